@@ -1,0 +1,1 @@
+"""Classification: the trained model, its training and its evaluation."""

@@ -1,0 +1,1 @@
+"""Subcommands of the inbox-router command line, one module each."""

@@ -1,0 +1,121 @@
+"""Normalise each platform's native payload into canonical mention dicts."""
+
+from datetime import datetime, timezone
+from typing import Any
+
+Payload = dict[str, Any]
+
+
+def normalise(payload: Payload) -> list[Payload]:
+    """Canonical mention dicts for one decoded JSON object, whatever its platform shape."""
+    if _is_x_tweet(payload):
+        return [_from_x_tweet(payload)]
+    if _is_facebook_webhook(payload):
+        return _from_facebook_webhook(payload)
+    if _is_tripadvisor_review(payload):
+        return [_from_tripadvisor_review(payload)]
+    return [payload]
+
+
+def _is_x_tweet(payload: Payload) -> bool:
+    return isinstance(payload.get("data"), dict) and "source" not in payload
+
+
+def _is_facebook_webhook(payload: Payload) -> bool:
+    return isinstance(payload.get("entry"), list) and "source" not in payload
+
+
+def _is_tripadvisor_review(payload: Payload) -> bool:
+    return "location_id" in payload and "published_date" in payload and "source" not in payload
+
+
+def _from_x_tweet(payload: Payload) -> Payload:
+    """X API v2: the tweet in `data`, its author in `includes.users`."""
+    tweet = payload["data"]
+    users = {u.get("id"): u for u in payload.get("includes", {}).get("users", []) if isinstance(u, dict)}
+    user = users.get(tweet.get("author_id"), {})
+    handle = user.get("username")
+    mentioned = [m.get("username") for m in tweet.get("entities", {}).get("mentions", [])]
+    return _drop_none(
+        {
+            "id": tweet.get("id"),
+            "source": "twitter",
+            "text": tweet.get("text"),
+            "created_at": tweet.get("created_at"),
+            "lang": tweet.get("lang"),
+            "account": mentioned[0] if mentioned else None,
+            "thread_id": tweet.get("conversation_id"),
+            "url": f"https://x.com/{handle}/status/{tweet.get('id')}" if handle else None,
+            "author": _drop_none(
+                {
+                    "id": tweet.get("author_id"),
+                    "handle": handle,
+                    "followers": user.get("public_metrics", {}).get("followers_count"),
+                    "verified": user.get("verified"),
+                }
+            ),
+        }
+    )
+
+
+def _from_facebook_webhook(payload: Payload) -> list[Payload]:
+    """Graph API page webhook: one mention per comment change; other changes carry no mention."""
+    mentions = []
+    for entry in payload["entry"]:
+        for change in entry.get("changes", []) if isinstance(entry, dict) else []:
+            value = change.get("value", {}) if isinstance(change, dict) else {}
+            if value.get("item") == "comment" and value.get("verb", "add") == "add":
+                mentions.append(_from_facebook_comment(entry.get("id"), value))
+    return mentions
+
+
+def _from_facebook_comment(page_id: Any, value: Payload) -> Payload:
+    author = value.get("from") or {}
+    return _drop_none(
+        {
+            "id": value.get("comment_id"),
+            "source": "facebook",
+            "text": value.get("message"),
+            "created_at": _unix_to_rfc3339(value.get("created_time")),
+            "account": str(page_id) if page_id is not None else None,
+            "thread_id": value.get("post_id"),
+            "author": _drop_none({"id": author.get("id"), "handle": author.get("name")}),
+        }
+    )
+
+
+def _from_tripadvisor_review(payload: Payload) -> Payload:
+    """Content API review: the title leads the text, as readers see it."""
+    user = payload.get("user") or {}
+    title, body = payload.get("title"), payload.get("text")
+    text = f"{title}\n{body}" if isinstance(title, str) and isinstance(body, str) and title else body
+    return _drop_none(
+        {
+            "id": _as_str(payload.get("id")),
+            "source": "tripadvisor",
+            "text": text,
+            "created_at": payload.get("published_date"),
+            "lang": payload.get("lang"),
+            "account": _as_str(payload.get("location_id")),
+            "rating": payload.get("rating"),
+            "thread_id": _as_str(payload.get("location_id")),
+            "url": payload.get("url"),
+            "author": _drop_none({"handle": user.get("username")}),
+        }
+    )
+
+
+def _unix_to_rfc3339(value: Any) -> Any:
+    """Graph API webhooks send Unix seconds; anything else is left for validation to judge."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+    return value
+
+
+def _as_str(value: Any) -> Any:
+    """Platform ids are numbers in some payloads; the canonical schema keeps ids as strings."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _drop_none(fields: Payload) -> Payload:
+    return {key: value for key, value in fields.items() if value is not None}

@@ -1,0 +1,47 @@
+"""The worker's settings: one frozen object, read from INBOX_* environment variables once."""
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change; secrets stay masked in logs and reprs."""
+
+    model_config = SettingsConfigDict(env_prefix="INBOX_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+
+    app_id: str = "inbox-router"
+    input_topic: str = "mentions"
+    dead_letter_topic: str = "mentions.dead-letter"
+    decisions_topic: str = "routing.decisions"
+    topic_partitions: int = Field(default=4, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    config_path: Path = REPO_ROOT / "config" / "router.yaml"
+    config_reload_seconds: float = Field(default=5.0, gt=0)
+    model_dir: Path | None = None
+
+    batch_size: int = Field(default=500, ge=1)
+    batch_wait_seconds: float = Field(default=0.05, gt=0)
+    web_port: int = 6066
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
