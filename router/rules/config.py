@@ -1,0 +1,106 @@
+"""A compiled routing config and the decision it makes for one classified mention."""
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from router.classify.labels import Classification
+from router.mentions.model import Mention
+from router.rules.facts import Facts
+from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
+from router.rules.schema import parse
+from router.rules.source import Source, read_source
+from router.rules.tree import Outcome, Route, Visit, combine, walk
+
+CRISIS_LABEL = "pr_crisis"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who owns a mention and where it goes; `route` is the path of the route that won."""
+
+    owner: str
+    queues: tuple[str, ...]
+    priority: str
+    copies: tuple[str, ...]
+    tags: tuple[str, ...]
+    route: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A decision with everything that led to it; `explain` renders it."""
+
+    decision: Decision
+    outcome: Outcome
+    classification: Classification
+    low_confidence: bool
+    unit: str | None
+    crisis: bool
+    visits: tuple[Visit, ...]
+    facts: Facts
+
+
+class RoutingConfig:
+    """An immutable, compiled config: `decide` reads no file and parses nothing."""
+
+    __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model")
+
+    def __init__(self, path: Path, digest: str, model: OrgModel, threshold: float | None, tree: Route):
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "hash", digest)
+        object.__setattr__(self, "org_model", model.name)
+        object.__setattr__(self, "confidence_threshold", threshold)
+        object.__setattr__(self, "tree", tree)
+        object.__setattr__(self, "model", model)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("RoutingConfig is immutable; load a new one instead")
+
+    def __repr__(self) -> str:
+        return f"RoutingConfig(path={str(self.path)!r}, hash={self.hash!r}, org_model={self.org_model!r})"
+
+    def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Decision:
+        return self._route(mention, classification, low_confidence, None).decision
+
+    def explain(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Explanation:
+        """The decision plus every route visited and how each of its matchers fared."""
+        return self._route(mention, classification, low_confidence, [])
+
+    def topics(self) -> set[str]:
+        return self.model.all_topics()
+
+    def _route(self, mention, classification, low_confidence, trace) -> Explanation:
+        unit = self.model.unit_of(mention)
+        facts = Facts(mention, classification, low_confidence, unit)
+        outcome = combine(walk(self.tree, facts, trace))
+        # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
+        crisis = classification.label == CRISIS_LABEL or outcome.escalate
+        delivery = Delivery(outcome.owner, outcome.copies, crisis, low_confidence, classification.label, unit)
+        queues, model_tags = self.model.deliver(delivery)
+        decision = Decision(
+            owner=outcome.owner or UNASSIGNED,
+            queues=tuple(dict.fromkeys(queues)),
+            priority=outcome.priority,
+            copies=outcome.copies,
+            tags=tuple(dict.fromkeys([*outcome.tags, *model_tags])),
+            route=outcome.route,
+        )
+        return Explanation(decision, outcome, classification, low_confidence, unit, crisis, tuple(trace or ()), facts)
+
+
+def load_config(path: str | Path) -> RoutingConfig:
+    """Read, check and compile a config file; raises ConfigError("FILE:LINE: ...")."""
+    return compile_source(read_source(path))
+
+
+def compile_source(src: Source) -> RoutingConfig:
+    parsed = parse(src)
+    return RoutingConfig(src.path, config_hash(src.data), parsed.org_model, parsed.confidence_threshold, parsed.tree)
+
+
+def config_hash(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:12]

@@ -1,0 +1,66 @@
+"""What the matchers see of one mention: its fields, its classification and its business unit."""
+
+from typing import Any, Callable
+
+from router.classify.labels import LABELS, Classification
+from router.mentions.model import Mention
+from router.rules.words import word_line
+
+
+class Facts:
+    """One mention being routed; the folded word line is computed once, on first use."""
+
+    __slots__ = ("mention", "classification", "low_confidence", "unit", "_words")
+
+    def __init__(self, mention: Mention, classification: Classification, low_confidence: bool, unit: str | None):
+        self.mention = mention
+        self.classification = classification
+        self.low_confidence = low_confidence
+        self.unit = unit
+        self._words: str | None = None
+
+    @property
+    def words(self) -> str:
+        if self._words is None:
+            self._words = word_line(self.mention.text or "")
+        return self._words
+
+
+def _author(name: str) -> Callable[[Facts], Any]:
+    def get(facts: Facts) -> Any:
+        author = facts.mention.author
+        return getattr(author, name, None) if author is not None else None
+
+    return get
+
+
+def _score(label: str) -> Callable[[Facts], Any]:
+    def get(facts: Facts) -> Any:
+        return facts.classification.scores.get(label)
+
+    return get
+
+
+STRING_FIELDS: dict[str, Callable[[Facts], Any]] = {
+    "label": lambda f: f.classification.label,
+    "source": lambda f: f.mention.source,
+    "lang": lambda f: f.mention.lang,
+    "account": lambda f: f.mention.account,
+    "business_unit": lambda f: f.unit,
+    "text": lambda f: f.mention.text,
+    "id": lambda f: f.mention.id,
+    "thread_id": lambda f: f.mention.thread_id,
+    "author.id": _author("id"),
+    "author.handle": _author("handle"),
+}
+NUMBER_FIELDS: dict[str, Callable[[Facts], Any]] = {
+    "confidence": lambda f: f.classification.confidence,
+    "rating": lambda f: f.mention.rating,
+    "author.followers": _author("followers"),
+    **{f"score.{label}": _score(label) for label in LABELS},
+}
+BOOL_FIELDS: dict[str, Callable[[Facts], Any]] = {
+    "author.verified": _author("verified"),
+    "low_confidence": lambda f: f.low_confidence,
+}
+ALL_FIELDS = sorted([*STRING_FIELDS, *NUMBER_FIELDS, *BOOL_FIELDS, "words"])

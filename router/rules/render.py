@@ -1,0 +1,105 @@
+"""Plain-text renderings for operators: the routing tree and a decision's explanation."""
+
+from router.rules.config import Explanation, RoutingConfig
+from router.rules.matchers import AnyWord, Matcher
+from router.rules.tree import Route, Visit
+
+
+def render_tree(config: RoutingConfig) -> list[str]:
+    """The compiled tree, one route a line, with each route's effective (inherited) settings."""
+    lines = [f"org_model: {config.org_model}   config: {config.hash}"]
+    _tree_lines(config.tree, "", "", lines)
+    return lines
+
+
+def _tree_lines(route: Route, lead: str, child_lead: str, out: list[str]) -> None:
+    out.append(f"{lead}{route.name}{_matchers(route)}{'  continue' if route.cont else ''}  -> {_settings(route)}")
+    for index, child in enumerate(route.children):
+        last = index == len(route.children) - 1
+        branch, trunk = ("└── ", "    ") if last else ("├── ", "│   ")
+        _tree_lines(child, child_lead + branch, child_lead + trunk, out)
+
+
+def _matchers(route: Route) -> str:
+    return "  [" + ", ".join(_short(m) for m in route.matchers) + "]" if route.matchers else ""
+
+
+def _short(matcher: Matcher) -> str:
+    if isinstance(matcher, AnyWord) and len(matcher.keys) > 5:
+        shown = ", ".join(key.strip() for key in matcher.keys[:5])
+        return f"words: {shown} ... (+{len(matcher.keys) - 5} more)"
+    return matcher.text
+
+
+def _settings(route: Route) -> str:
+    s = route.settings
+    parts = [f"owner={s.owner or 'unassigned'}", f"priority={s.priority}"]
+    if s.copies:
+        parts.append("copies=" + ",".join(s.copies))
+    if s.tags:
+        parts.append("tags=" + ",".join(s.tags))
+    if s.escalate:
+        parts.append("escalate")
+    return " ".join(parts)
+
+
+def render_explanation(config: RoutingConfig, explanation: Explanation, threshold: float | None) -> list[str]:
+    d, c = explanation.decision, explanation.classification
+    scores = ", ".join(f"{label} {score:.2f}" for label, score in sorted(c.scores.items(), key=lambda kv: -kv[1]))
+    limit = f", threshold {threshold:.2f}" if threshold is not None else ""
+    low = ", LOW: triage" if explanation.low_confidence else ""
+    unit = f"   business unit: {explanation.unit}" if explanation.unit else ""
+    lines = [
+        f"label: {c.label} (confidence {c.confidence:.2f}{limit}{low})",
+        f"scores: {scores or '-'}",
+        f"org_model: {config.org_model}   config: {config.hash}{unit}",
+        "routes visited:",
+    ]
+    lines += [_visit_line(v, explanation) for v in explanation.visits]
+    lines += [
+        "decision:",
+        f"  owner: {d.owner}",
+        f"  queues: {', '.join(d.queues) or '-'}",
+        f"  priority: {d.priority}",
+        f"  copies: {', '.join(d.copies) or '-'}",
+        f"  tags: {', '.join(d.tags) or '-'}",
+        f"  route: {' > '.join(d.route)}",
+    ]
+    if len(explanation.outcome.matched) > 1:
+        lines.append("  also matched (continue): " + "; ".join(" > ".join(p) for p in explanation.outcome.matched[:-1]))
+    if explanation.crisis:
+        lines.append("  crisis: yes (label pr_crisis or a route with escalate: true)")
+    return lines
+
+
+def _visit_line(visit: Visit, explanation: Explanation) -> str:
+    indent = "  " * (visit.depth + 1)
+    if visit.skipped_by is not None:
+        return f"{indent}{visit.route.name}: not tried, the earlier sibling {visit.skipped_by} matched without continue"
+    if not visit.checks:
+        verdict = "matched (no matchers: matches everything)"
+    elif visit.matched:
+        verdict = "matched: " + "; ".join(_check(m, ok, explanation) for m, ok in visit.checks)
+    else:
+        failed = [(m, ok) for m, ok in visit.checks if not ok]
+        verdict = "no match: " + "; ".join(_check(m, ok, explanation) for m, ok in failed)
+    won = "  <- decides" if visit.route.path == explanation.decision.route else ""
+    return f"{indent}{visit.route.name}: {verdict}{won}"
+
+
+def _check(matcher: Matcher, ok: bool, explanation: Explanation) -> str:
+    if isinstance(matcher, AnyWord):
+        found = matcher.found(explanation.facts)
+        return f"{_short(matcher)}: yes (found {', '.join(found)})" if ok else f"{_short(matcher)}: no (none found)"
+    return f"{matcher.text}: {'yes' if ok else 'no'} ({matcher.field} is {_value(matcher.actual(explanation.facts))})"
+
+
+def _value(actual: object) -> str:
+    if actual is None:
+        return "missing"
+    if isinstance(actual, bool):
+        return "true" if actual else "false"
+    if isinstance(actual, str):
+        shown = actual if len(actual) <= 60 else actual[:57] + "..."
+        return '"' + shown.replace("\n", " ") + '"'
+    return f"{actual:g}" if isinstance(actual, float) else str(actual)

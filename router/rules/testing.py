@@ -1,0 +1,204 @@
+"""Rule tests, in the manner of promtool: mentions in a `*.tests.yaml` file and the routing expected."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from router.classify.labels import LABELS, Classification
+from router.errors import InvalidMention
+from router.mentions import Mention, decode_record
+from router.rules.config import RoutingConfig
+from router.rules.source import (
+    Source, check_keys, describe, expect_list, expect_mapping, expect_string, expect_strings, line_of, read_source,
+    require_keys,
+)
+
+TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "expect")
+EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route")
+# Canonical test mentions may leave out what routing never looks at.
+DEFAULT_CREATED_AT = "2024-01-01T00:00:00+00:00"
+
+ClassifierLoader = Callable[[], Any]
+
+
+@dataclass
+class CaseResult:
+    name: str
+    line: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SuiteReport:
+    path: Path
+    results: list[CaseResult]
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if r.problems]
+
+
+def tests_path_for(config_path: str | Path) -> Path:
+    """`config/x.yaml` is tested by `config/x.tests.yaml`."""
+    path = Path(config_path)
+    return path.with_name(path.name.removesuffix(".yaml").removesuffix(".yml") + ".tests.yaml")
+
+
+def config_path_for(tests_path: str | Path) -> Path:
+    path = Path(tests_path)
+    return path.with_name(path.name.removesuffix(".tests.yaml") + ".yaml")
+
+
+def run_tests(
+    config: RoutingConfig, tests_path: str | Path, load_classifier: ClassifierLoader | None = None
+) -> SuiteReport:
+    """Run every test of the file; raises ConfigError when the tests file itself is malformed."""
+    src = read_source(tests_path)
+    cases = _cases(src)
+    runner = _Runner(config, load_classifier)
+    return SuiteReport(src.path, [runner.run(src, case, line) for case, line in cases])
+
+
+def _cases(src: Source) -> list[tuple[CommentedMap, int]]:
+    doc = src.parse()
+    if not isinstance(doc, CommentedMap):
+        raise src.error(1, "a tests file must be a mapping with a `tests:` list")
+    check_keys(src, doc, "the tests file", ("tests",))
+    require_keys(src, doc, "the tests file", ("tests",))
+    items = expect_list(src, doc["tests"], line_of(doc, "tests"), "tests")
+    if not items:
+        raise src.error(line_of(doc, "tests"), "tests is empty: write at least one test")
+    cases, names = [], {}
+    for index, item in enumerate(items):
+        line = line_of(items, index)
+        case = expect_mapping(src, item, line, "each test")
+        require_keys(src, case, "a test", ("name", "mention", "expect"))
+        name = expect_string(src, case["name"], line_of(case, "name"), "a test's name")
+        check_keys(src, case, f'test "{name}"', TEST_KEYS)
+        if name in names:
+            raise src.error(line_of(case, "name"), f'duplicate test name "{name}" (first used at line {names[name]})')
+        names[name] = line_of(case, "name")
+        _check_case(src, case, name)
+        cases.append((case, line))
+    return cases
+
+
+def _check_case(src: Source, case: CommentedMap, name: str) -> None:
+    subject = f'test "{name}"'
+    expect = expect_mapping(src, case["expect"], line_of(case, "expect"), f"{subject} expect")
+    check_keys(src, expect, f"{subject} expect", EXPECT_KEYS)
+    if not expect:
+        raise src.error(line_of(case, "expect"), f"{subject} expects nothing: give at least owner or queues")
+    for key in ("queues", "copies", "tags", "route"):
+        if key in expect:
+            expect_strings(src, expect[key], line_of(expect, key), f"expect.{key}")
+    if "label" in case and case["label"] not in LABELS:
+        raise src.error(line_of(case, "label"), f"{subject} forces unknown label {describe(case['label'])} "
+                                                f"(known: {', '.join(LABELS)})")
+    confidence = case.get("confidence", 1.0)
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+        raise src.error(line_of(case, "confidence"),
+                        f"{subject}: confidence must be between 0 and 1, got {describe(confidence)}")
+    if "confidence" in case and "label" not in case:
+        raise src.error(line_of(case, "confidence"), f"{subject}: confidence goes with a forced label")
+    if not isinstance(case.get("low_confidence", False), bool):
+        raise src.error(line_of(case, "low_confidence"), f"{subject}: low_confidence must be true or false")
+
+
+class _Runner:
+    """Routes each test mention; the classifier is loaded only if a test needs it."""
+
+    def __init__(self, config: RoutingConfig, load_classifier: ClassifierLoader | None):
+        self.config = config
+        self._load = load_classifier or _default_classifier
+        self._classifier = None
+
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            self._classifier = self._load()
+        return self._classifier
+
+    def run(self, src: Source, case: CommentedMap, line: int) -> CaseResult:
+        result = CaseResult(case["name"], line)
+        try:
+            mention = self.mention(case["mention"])
+        except InvalidMention as error:
+            result.problems.append(f"the mention is not valid: {error}")
+            return result
+        classification = self.classify(case, mention)
+        low = case.get("low_confidence")
+        if low is None:
+            low = classification.confidence < self.threshold()
+        decision = self.config.decide(mention, classification, low_confidence=low)
+        result.problems.extend(_compare(case["expect"], decision.as_dict()))
+        return result
+
+    def mention(self, node: Any) -> Mention:
+        payload = _plain(node)
+        if isinstance(payload, dict) and "source" in payload:
+            payload.setdefault("id", "test")
+            payload.setdefault("created_at", DEFAULT_CREATED_AT)
+        mentions = decode_record(json.dumps(payload).encode("utf-8"))
+        if len(mentions) != 1:
+            raise InvalidMention(f"the payload holds {len(mentions)} mentions; a test needs exactly one")
+        return mentions[0]
+
+    def classify(self, case: CommentedMap, mention: Mention) -> Classification:
+        if "label" not in case:
+            return self.classifier.classify([mention.text])[0]
+        label, confidence = case["label"], float(case.get("confidence", 1.0))
+        rest = (1.0 - confidence) / (len(LABELS) - 1)
+        return Classification(label, confidence, {name: confidence if name == label else rest for name in LABELS})
+
+    def threshold(self) -> float:
+        configured = self.config.confidence_threshold
+        return self.classifier.threshold if configured is None else configured
+
+
+def _compare(expect: CommentedMap, actual: dict) -> list[str]:
+    problems = []
+    for key, wanted in expect.items():
+        got = actual[key]
+        if key in ("queues", "copies", "tags"):
+            same = sorted(wanted) == sorted(got)
+        elif key == "route":
+            same = list(wanted) == list(got)
+        else:
+            same = wanted == got
+        if not same:
+            problems.append(f"{key}: expected {_show(wanted)}, got {_show(got)}")
+    return problems
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple, CommentedSeq)):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip nodes as JSON-ready values; YAML timestamps become RFC 3339 strings."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, datetime):
+        return (node if node.tzinfo else node.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str(node)
+
+
+def _default_classifier():
+    from router.classify.model import Classifier  # heavy: imported only when a test needs the model
+
+    return Classifier.load()

@@ -1,0 +1,102 @@
+"""The compiled routing tree: depth-first, first match wins unless `continue`, settings inherited."""
+
+from dataclasses import dataclass, field
+
+from router.rules.facts import Facts
+from router.rules.matchers import Matcher
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a route decides; a child starts from its parent's settings and overrides some."""
+
+    owner: str | None = None
+    priority: str = "normal"
+    copies: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    escalate: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    name: str
+    path: tuple[str, ...]
+    line: int
+    matchers: tuple[Matcher, ...]
+    settings: Settings
+    cont: bool = False
+    children: tuple["Route", ...] = ()
+
+    def matches(self, facts: Facts) -> bool:
+        return all(m.matches(facts) for m in self.matchers)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One route considered while routing a mention, for explanations."""
+
+    route: Route
+    depth: int
+    matched: bool
+    checks: tuple[tuple[Matcher, bool], ...] = ()
+    skipped_by: str | None = None  # an earlier sibling that matched without continue
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The rules' decision before the org model turns it into topics."""
+
+    owner: str | None
+    priority: str
+    copies: tuple[str, ...]
+    tags: tuple[str, ...]
+    escalate: bool
+    route: tuple[str, ...]
+    matched: tuple[tuple[str, ...], ...] = field(default=())
+
+
+def walk(route: Route, facts: Facts, trace: list[Visit] | None = None, depth: int = 0) -> list[Route]:
+    """Alertmanager's order: the matching routes, depth-first; the node itself when no child matches."""
+    if trace is not None:
+        checks = tuple((m, m.matches(facts)) for m in route.matchers)
+        trace.append(Visit(route, depth, all(ok for _, ok in checks), checks))
+    if not route.matches(facts):
+        return []
+    found: list[Route] = []
+    for index, child in enumerate(route.children):
+        hits = walk(child, facts, trace, depth + 1)
+        found.extend(hits)
+        if hits and not child.cont:
+            if trace is not None:
+                later = route.children[index + 1:]
+                trace.extend(Visit(sibling, depth + 1, False, skipped_by=child.name) for sibling in later)
+            break
+    return found or [route]
+
+
+def combine(matched: list[Route]) -> Outcome:
+    """The last match is the one that won; earlier `continue` matches add copies, tags and priority."""
+    winner = matched[-1].settings
+    owner = winner.owner
+    copies: dict[str, None] = {}
+    tags: dict[str, None] = {}
+    priority = winner.priority
+    for route in matched:
+        s = route.settings
+        copies.update(dict.fromkeys(s.copies))
+        tags.update(dict.fromkeys(s.tags))
+        if _RANK[s.priority] > _RANK[priority]:
+            priority = s.priority
+    copies.pop(owner, None)
+    return Outcome(
+        owner=owner,
+        priority=priority,
+        copies=tuple(copies),
+        tags=tuple(tags),
+        escalate=any(r.settings.escalate for r in matched),
+        route=matched[-1].path,
+        matched=tuple(r.path for r in matched),
+    )
