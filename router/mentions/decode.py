@@ -27,10 +27,20 @@ def decode_record(raw: bytes) -> list[Mention]:
         raise InvalidMention(f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
     if not isinstance(payload, dict):
         raise InvalidMention(f"invalid mention: expected a JSON object, got {type(payload).__name__}")
+    if b"\\u" in raw:
+        _refuse_lone_surrogates(payload)
     mentions = [_validate(fields) for fields in normalise(payload)]
     if not mentions:
         raise InvalidMention("no mention in payload: a webhook without any comment")
     return mentions
+
+
+def _refuse_lone_surrogates(payload: dict) -> None:
+    """JSON may escape half of a UTF-16 pair; such text cannot be written out again, so refuse it now."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidMention("invalid mention: a string holds an unpaired UTF-16 surrogate escape") from None
 
 
 def _validate(fields: dict) -> Mention:

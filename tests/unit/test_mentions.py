@@ -99,6 +99,10 @@ def test_tripadvisor_review(payload):
             b'{"id": "1", "source": "tripadvisor", "text": "x", "created_at": "2026-11-20T10:00:00Z", "rating": 9}',
             "invalid mention: rating: Input should be less than or equal to 5",
         ),
+        (
+            b'{"id": "1", "source": "twitter", "text": "half \\ud83d pair", "created_at": "2026-11-20T10:00:00Z"}',
+            "invalid mention: a string holds an unpaired UTF-16 surrogate escape",
+        ),
         (b'{"object": "page", "entry": []}', "no mention in payload: a webhook without any comment"),
         (None, "empty record: no value"),
     ],
@@ -113,6 +117,11 @@ def test_oversized_record_is_refused_before_parsing(mention_bytes):
     raw = mention_bytes(text="x" * MAX_RECORD_BYTES)
     with pytest.raises(InvalidMention, match=rf"record too large: {len(raw)} bytes, limit 65536"):
         decode_record(raw)
+
+
+def test_escaped_surrogate_pairs_are_fine(mention_bytes):
+    [mention] = decode_record(b'{"id": "1", "source": "twitter", "text": "\\ud83d\\ude00", "created_at": "2026-11-20T10:00:00Z"}')
+    assert mention.text == "\U0001F600"
 
 
 def test_record_at_the_size_limit_is_accepted(mention_bytes):
