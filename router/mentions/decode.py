@@ -24,7 +24,7 @@ def decode_record(raw: bytes) -> list[Mention]:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidMention(f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+        raise InvalidMention(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
     if not isinstance(payload, dict):
         raise InvalidMention(f"invalid mention: expected a JSON object, got {type(payload).__name__}")
     if b"\\u" in raw:

@@ -79,7 +79,7 @@ def test_tripadvisor_review(payload):
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (b'{"id": "1", "text": ', "invalid JSON: Expecting value at line 1 column 21"),
+        (b'{"id": "1", "text": ', "invalid JSON: Expecting value (line 1, column 21)"),
         (b"\xff\xfe{}", "invalid UTF-8: undecodable byte at offset 0"),
         (b"[1, 2]", "invalid mention: expected a JSON object, got list"),
         (b'{"id": "1", "source": "twitter", "text": "x"}', "invalid mention: created_at: Field required"),

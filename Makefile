@@ -1,0 +1,42 @@
+# Two commands matter: `make run` (the demo: broker, worker, sample archive) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+KAFKA := deploy/kafka/kafka.sh
+
+.PHONY: install run test unit integration bench kafka kafka-stop model clean
+
+install: $(INSTALLED)
+
+# Re-install whenever the dependencies change.
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(INSTALLED)
+	deploy/run.sh
+
+test: $(INSTALLED)
+	deploy/with-kafka.sh $(BIN)/pytest -q
+
+unit: $(INSTALLED)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(INSTALLED)
+	deploy/with-kafka.sh $(BIN)/pytest -q tests/integration
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/bench_classify.py
+
+kafka:
+	$(KAFKA) start
+
+kafka-stop:
+	$(KAFKA) stop
+
+clean: kafka-stop
+	rm -rf $(VENV) .kafka .pytest_cache .hypothesis

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make run`: a local broker, the worker, and the sample archive fed to it. Ctrl-C stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kafka=deploy/kafka/kafka.sh
+bin=.venv/bin
+web_port="${INBOX_WEB_PORT:-6066}"
+worker_pid=""
+
+stop_all() {
+    local status=$1
+    trap - EXIT INT TERM
+    if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
+        kill -TERM "$worker_pid" 2>/dev/null || true
+        wait "$worker_pid" 2>/dev/null || true
+    fi
+    if [[ "${started_kafka:-0}" == 1 ]]; then "$kafka" stop; fi
+    exit "$status"
+}
+trap 'stop_all $?' EXIT
+trap 'stop_all 0' INT TERM  # Ctrl-C is how the demo ends, not a failure
+
+started_kafka=0
+if ! "$kafka" status >/dev/null 2>&1; then
+    "$kafka" start
+    started_kafka=1
+fi
+"$kafka" topics "${INBOX_INPUT_TOPIC:-mentions}" "${INBOX_DECISIONS_TOPIC:-routing.decisions}" \
+    "${INBOX_DEAD_LETTER_TOPIC:-mentions.dead-letter}"
+
+"$bin/inbox-router" worker &
+worker_pid=$!
+for _ in $(seq 120); do
+    if curl -fs "http://127.0.0.1:${web_port}/metrics" >/dev/null 2>&1; then break; fi
+    kill -0 "$worker_pid" 2>/dev/null || { echo "the worker exited during start-up" >&2; exit 1; }
+    sleep 0.5
+done
+
+"$bin/python" -m router.demo deploy/samples/mentions.jsonl
+cat <<MSG
+
+The worker keeps running. Publish more mentions (one JSON object per record) to the
+topic '${INBOX_INPUT_TOPIC:-mentions}' on 127.0.0.1:${KAFKA_PORT:-9092}; metrics are on
+http://127.0.0.1:${web_port}/metrics. Ctrl-C stops the worker and the broker it started.
+MSG
+wait "$worker_pid"

@@ -1,0 +1,92 @@
+"""A real broker and a real worker process per test, on topics no other test uses."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from router.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _broker_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def bootstrap_servers() -> str:
+    servers = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
+    host, port = servers.split(":")
+    assert _broker_answers(host, int(port)), f"no Kafka broker on {servers}: run `make kafka` or `make test`"
+    return servers
+
+
+@pytest.fixture
+def worker_settings(bootstrap_servers) -> Settings:
+    """Settings for one test: its own app id, input, decision and dead-letter topics, and web port."""
+    run = f"it-{uuid.uuid4().hex[:8]}"
+    return Settings(
+        kafka_bootstrap_servers=bootstrap_servers,
+        app_id=run,
+        input_topic=f"{run}.mentions",
+        decisions_topic=f"{run}.decisions",
+        dead_letter_topic=f"{run}.dead-letter",
+        web_port=_free_port(),
+        config_reload_seconds=0.5,
+    )
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    """Factory: start `inbox-router worker` with the given settings; stopped at teardown."""
+    processes = []
+
+    def start(settings: Settings) -> subprocess.Popen:
+        env = {**os.environ, "INBOX_LOG_FORMAT": "json"}
+        env.update({f"INBOX_{name.upper()}": str(value) for name, value in settings.model_dump().items()
+                    if value is not None and not name.startswith("kafka_s")})
+        log = open(tmp_path / f"worker-{len(processes)}.log", "w")
+        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], cwd=REPO, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        processes.append((process, log))
+        _wait_until_serving(process, settings.web_port, Path(log.name))
+        return process
+
+    yield start
+    for process, log in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_until_serving(process: subprocess.Popen, port: int, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"worker not serving after {timeout} s:\n{log.read_text()[-3000:]}")

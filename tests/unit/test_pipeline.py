@@ -1,0 +1,100 @@
+"""The pure core: one batch of raw records in, outcomes and the messages to produce out."""
+
+import base64
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from router.classify.model import Classifier
+from router.pipeline import DeadLettered, Record, Routed, Router, messages_for, route_batch
+from router.rules import load_config
+from router.settings import REPO_ROOT
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+TOPICS = {"decisions_topic": "routing.decisions", "dead_letter_topic": "mentions.dead-letter"}
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router(Classifier.load(), load_config(REPO_ROOT / "config" / "router.yaml"))
+
+
+def _records(*values: bytes) -> list[Record]:
+    return [Record(value, None, "mentions", 0, offset) for offset, value in enumerate(values)]
+
+
+def test_one_outcome_per_mention_in_input_order(router, mention_bytes, payload):
+    webhook = json.loads(payload("facebook_comment_webhook.json"))
+    change = webhook["entry"][0]["changes"][0]
+    webhook["entry"][0]["changes"].append({**change, "value": {**change["value"], "comment_id": "c-2"}})
+    records = _records(mention_bytes(id="a"), b"not json", json.dumps(webhook).encode(), mention_bytes(id="z"))
+
+    outcomes = route_batch(records, router, NOW)
+
+    assert [type(o) for o in outcomes] == [Routed, DeadLettered, Routed, Routed, Routed]
+    assert [o.mention.id for o in outcomes if isinstance(o, Routed)] == [
+        "a", "104251772139_987654321_112233", "c-2", "z"]
+    assert outcomes[1].record.offset == 1
+
+
+def test_routing_object_says_why(router, mention_bytes):
+    [routed] = route_batch(_records(mention_bytes(text="I want a refund, my order never arrived")), router, NOW)
+    routing = routed.routing
+    assert routing["label"] == routed.classification.label
+    assert routing["scores"].keys() == set(router.classifier.labels)
+    assert routing["confidence"] == routing["scores"][routing["label"]] == max(routing["scores"].values())
+    assert routing["owner"] == routed.decision.owner
+    assert routing["queues"] == list(routed.decision.queues)
+    assert routing["route"][0] == "root"
+    assert routing["config_hash"] == router.config.hash
+    assert routing["model_version"] == router.classifier.version
+    assert routing["routed_at"] == NOW.isoformat()
+    assert routing["low_confidence"] is (routed.classification.confidence < router.threshold)
+
+
+def test_low_confidence_uses_the_config_threshold(router):
+    assert router.config.confidence_threshold is not None
+    assert router.threshold == router.config.confidence_threshold
+
+
+def test_routed_mention_goes_to_each_queue_and_to_the_decisions(router, mention_bytes):
+    [routed] = route_batch(_records(mention_bytes(thread_id="thread-7", campaign="x")), router, NOW)
+    messages = messages_for(routed, **TOPICS)
+
+    assert [m.topic for m in messages] == [*routed.decision.queues, "routing.decisions"]
+    assert {m.key for m in messages} == {b"thread-7"}
+    delivered = json.loads(messages[0].value)
+    assert delivered["id"] == "m-1" and delivered["campaign"] == "x"
+    assert delivered["routing"] == routed.routing
+    decision = json.loads(messages[-1].value)
+    assert decision == {"mention_id": "m-1", "source": "twitter", "created_at": "2026-11-20T10:00:00+00:00",
+                        "thread_id": "thread-7", "routing": routed.routing}
+
+
+def test_dead_letter_keeps_the_original_bytes_and_where_they_came_from(router):
+    raw = b"\xff\x00 broken"
+    [dead] = route_batch([Record(raw, b"key-1", "mentions", 3, 41)], router, NOW)
+    [message] = messages_for(dead, **TOPICS)
+
+    assert message.topic == "mentions.dead-letter" and message.key == b"key-1"
+    letter = json.loads(message.value)
+    assert base64.b64decode(letter["original"]) == raw
+    assert letter == {"reason": dead.reason, "original": letter["original"], "topic": "mentions",
+                      "partition": 3, "offset": 41}
+    assert dead.reason.startswith("invalid UTF-8")
+
+
+def test_same_batch_same_decisions(router, mention_bytes):
+    records = _records(*(mention_bytes(id=str(i), text=f"text number {i} about a refund") for i in range(20)))
+    first = [o.routing for o in route_batch(records, router, NOW)]
+    assert first == [o.routing for o in route_batch(records, router, NOW)]
+
+
+def test_an_empty_batch_routes_nothing(router):
+    assert route_batch([], router, NOW) == []
+
+
+def test_a_batch_of_only_garbage_never_calls_for_a_decision(router):
+    outcomes = route_batch(_records(b"", b"{", b"[]"), router, NOW)
+    assert all(isinstance(o, DeadLettered) for o in outcomes)
