@@ -45,7 +45,7 @@ class ConfigHolder:
             return False  # touched, or saved unchanged: nothing to do
         self._seen_hash = digest
         if digest == self.current.hash:
-            log.info("config file back to the running version", path=str(self.path), hash=digest)
+            log.info("config.unchanged", path=str(self.path), hash=digest)
             return False
         try:
             config = compile_source(Source(self.path, data))
@@ -53,12 +53,12 @@ class ConfigHolder:
             return self._refuse(str(error))
         old, self.current = self.current.hash, config
         CONFIG_RELOADS.labels(outcome="loaded").inc()
-        log.info("config reloaded", path=str(self.path), old_hash=old, new_hash=config.hash)
+        log.info("config.reloaded", path=str(self.path), old_hash=old, new_hash=config.hash)
         return True
 
     def _refuse(self, reason: str) -> bool:
         CONFIG_RELOADS.labels(outcome="refused").inc()
-        log.error("config refused; keeping the last good one", path=str(self.path), reason=reason,
+        log.error("config.refused", path=str(self.path), reason=reason,
                   kept_hash=self.current.hash)
         return False
 

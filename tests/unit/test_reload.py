@@ -61,7 +61,7 @@ def test_a_changed_file_is_picked_up(config_file):
     assert holder.current.tree.settings.owner == "marketing"
     assert holder.current.hash != old_hash
     assert count("loaded") == loaded + 1
-    assert logs[0]["event"] == "config reloaded" and logs[0]["new_hash"] == holder.current.hash
+    assert logs[0]["event"] == "config.reloaded" and logs[0]["new_hash"] == holder.current.hash
 
 
 def test_a_broken_file_is_refused_counted_logged_and_the_old_config_kept(config_file):
