@@ -1,0 +1,1 @@
+"""Offline replay of mention archives through the worker's own pipeline: summaries, diffs, reports, publishing."""

@@ -1,0 +1,120 @@
+"""What a config or model change would change: counted pair by pair while both replays stream."""
+
+from collections import Counter
+
+from router.pipeline import Outcome, Routed
+from router.replay.summary import Summary, route_name
+
+MAX_EXAMPLES = 20
+EXAMPLE_TEXT_CHARS = 200
+
+
+def share(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 0.0
+
+
+class Diff:
+    """Counts of changed owners, queues and priorities, the first few examples, and both summaries."""
+
+    def __init__(self, max_examples: int = MAX_EXAMPLES) -> None:
+        self.before = Summary()
+        self.after = Summary()
+        self.compared = 0
+        self.changes: Counter = Counter()  # "changed", "owner", "queues", "priority", "label"
+        self.owner_moves: Counter = Counter()
+        self.triage_moves: Counter = Counter()  # "entered", "left"
+        self.examples: list[dict] = []
+        self.max_examples = max_examples
+
+    def add(self, before: Outcome, after: Outcome) -> dict | None:
+        """Count one pair; returns the change record when the mention's routing changed."""
+        self.before.add(before)
+        self.after.add(after)
+        if not (isinstance(before, Routed) and isinstance(after, Routed)):
+            return None  # decoding is router-independent: both are the same dead letter
+        self.compared += 1
+        if before.low_confidence != after.low_confidence:
+            self.triage_moves["entered" if after.low_confidence else "left"] += 1
+        if before.classification.label != after.classification.label:
+            self.changes["label"] += 1
+        what = changed_fields(before, after)
+        if not what:
+            return None
+        self.changes["changed"] += 1
+        self.changes.update(what)
+        if "owner" in what:
+            self.owner_moves[f"{before.decision.owner} -> {after.decision.owner}"] += 1
+        change = change_record(before, after, what)
+        if len(self.examples) < self.max_examples:
+            self.examples.append(change)
+        return change
+
+    def as_dict(self) -> dict:
+        before, after = self.before.as_dict(), self.after.as_dict()
+        queues = sorted(set(before["by_queue"]) | set(after["by_queue"]))
+        load = {q: _delta(before["by_queue"].get(q, 0), after["by_queue"].get(q, 0)) for q in queues}
+        return {
+            "read": before["read"],
+            "records": before["records"],
+            "routed": before["routed"],
+            "dead_lettered": before["dead_lettered"],
+            "compared": self.compared,
+            "changed": self.changes["changed"],
+            "changed_share": share(self.changes["changed"], self.compared),
+            "owner_changed": self.changes["owner"],
+            "owner_changed_share": share(self.changes["owner"], self.compared),
+            "queues_changed": self.changes["queues"],
+            "priority_changed": self.changes["priority"],
+            "label_changed": self.changes["label"],
+            "owner_moves": dict(sorted(self.owner_moves.items())),
+            "by_queue_delta": {q: d["delta"] for q, d in load.items() if d["delta"]},
+            "load": load,
+            "triage": {**_delta(before["low_confidence"], after["low_confidence"]),
+                       "entered": self.triage_moves["entered"], "left": self.triage_moves["left"]},
+            "examples": self.examples,
+            "before": before,
+            "after": after,
+        }
+
+
+def changed_fields(before: Routed, after: Routed) -> list[str]:
+    """Which of owner, queues and priority differ; queue order carries no meaning, so sets are compared."""
+    b, a = before.decision, after.decision
+    what = []
+    if b.owner != a.owner:
+        what.append("owner")
+    if set(b.queues) != set(a.queues):
+        what.append("queues")
+    if b.priority != a.priority:
+        what.append("priority")
+    return what
+
+
+def change_record(before: Routed, after: Routed, what: list[str]) -> dict:
+    mention = before.mention
+    return {
+        "mention_id": mention.id,
+        "source": mention.source,
+        "created_at": mention.created_at.isoformat(),
+        "text": mention.text[:EXAMPLE_TEXT_CHARS],
+        "changed": what,
+        "before": _side(before),
+        "after": _side(after),
+    }
+
+
+def _side(routed: Routed) -> dict:
+    d = routed.decision
+    return {"label": routed.classification.label, "confidence": routed.routing["confidence"],
+            "low_confidence": routed.low_confidence, "owner": d.owner, "queues": sorted(d.queues),
+            "priority": d.priority, "route": route_name(routed)}
+
+
+def _delta(before: int, after: int) -> dict:
+    return {"before": before, "after": after, "delta": after - before}
+
+
+def exceeds(diff: dict, percent: float) -> bool:
+    """True when a larger share of the compared mentions than `percent` % changes owner."""
+    # Integer counts, not the rounded share: 5 changes in 100 must not exceed 5 % by float error.
+    return diff["owner_changed"] * 100 > percent * diff["compared"]

@@ -1,0 +1,83 @@
+"""Diffing two configs over the same mentions, and the --fail-on-change gate."""
+
+from dataclasses import replace
+
+import pytest
+
+from router.pipeline import Record, Router
+from router.replay.diff import Diff, exceeds
+from router.replay.engine import replay_pairs
+from replay_doubles import CHANGED_ROUTING_YAML as CHANGED_YAML
+from replay_doubles import ROUTING_YAML, KeywordClassifier
+from router.rules import load_config
+
+
+
+@pytest.fixture
+def routers(tmp_path) -> tuple[Router, Router]:
+    (tmp_path / "old.yaml").write_text(ROUTING_YAML)
+    (tmp_path / "new.yaml").write_text(CHANGED_YAML)
+    classifier = KeywordClassifier()
+    old, new = load_config(tmp_path / "old.yaml"), load_config(tmp_path / "new.yaml")
+    return Router(classifier, old), Router(classifier, new)
+
+
+@pytest.fixture
+def records(mention_bytes) -> list[Record]:
+    texts = ["are you hiring?"] * 3 + ["food poisoning, boycott"] + ["worst, refund"] * 5 + ["nice view"]
+    values = [mention_bytes(id=f"m-{i}", text=text) for i, text in enumerate(texts)] + [b"not json"]
+    return [Record(value) for value in values]
+
+
+def run_diff(records, routers, max_examples=20) -> dict:
+    diff = Diff(max_examples)
+    for before, after in replay_pairs(records, *routers, batch_size=4):
+        diff.add(before, after)
+    return diff.as_dict()
+
+
+def test_diff_counts_what_changes(records, routers):
+    d = run_diff(records, routers)
+    assert (d["read"], d["compared"], d["dead_lettered"]) == (11, 10, 1)
+    assert (d["changed"], d["owner_changed"], d["queues_changed"], d["priority_changed"]) == (4, 3, 3, 1)
+    assert d["changed_share"] == 0.4 and d["owner_changed_share"] == 0.3
+    assert d["owner_moves"] == {"human_resources -> marketing": 3}
+    assert d["by_queue_delta"] == {"q.hr": -3, "q.marketing": 3}
+    assert d["load"]["q.customer_service"] == {"before": 5, "after": 5, "delta": 0}
+    assert d["triage"] == {"before": 1, "after": 1, "delta": 0, "entered": 0, "left": 0}
+    assert d["before"]["by_owner"]["human_resources"] == 3 and "human_resources" not in d["after"]["by_owner"]
+
+
+def test_examples_are_capped_and_in_archive_order(records, routers):
+    d = run_diff(records, routers, max_examples=2)
+    assert d["changed"] == 4 and [e["mention_id"] for e in d["examples"]] == ["m-0", "m-1"]
+    example = d["examples"][0]
+    assert example["changed"] == ["owner", "queues"]
+    assert (example["before"]["owner"], example["after"]["owner"]) == ("human_resources", "marketing")
+    assert example["before"]["queues"] == ["q.hr"] and example["after"]["route"] == "root/recruitment"
+
+
+def test_a_config_against_itself_changes_nothing(records, routers):
+    d = run_diff(records, (routers[0], routers[0]))
+    assert d["changed"] == 0 and d["by_queue_delta"] == {} and d["examples"] == []
+
+
+def test_a_model_change_shows_in_labels_and_triage(records, routers):
+    class Doubtful(KeywordClassifier):  # same labels, half the confidence: below the config's 0.5 threshold
+        def classify(self, texts):
+            return [replace(c, confidence=c.confidence / 2) for c in super().classify(texts)]
+
+    after = Router(Doubtful("doubtful"), routers[0].config)
+    d = run_diff(records, (routers[0], after))
+    assert d["triage"] == {"before": 1, "after": 10, "delta": 9, "entered": 9, "left": 0}
+    # The crisis already reached the hub; the eight others now go there instead of their spoke.
+    assert d["label_changed"] == 0 and d["by_queue_delta"]["q.hub"] == 8
+    assert d["before"]["model_version"] == "keywords-1" and d["after"]["model_version"] == "doubtful"
+
+
+@pytest.mark.parametrize(("owner_changed", "compared", "percent", "fails"), [
+    (5, 100, 5, False), (6, 100, 5, True), (1, 3, 33.3, True), (1, 3, 33.34, False), (0, 0, 0, False),
+    (1, 10, 0, True),
+])
+def test_exceeds_compares_exact_counts(owner_changed, compared, percent, fails):
+    assert exceeds({"owner_changed": owner_changed, "compared": compared}, percent) is fails
