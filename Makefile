@@ -29,8 +29,10 @@ unit: $(INSTALLED)
 integration: $(INSTALLED)
 	deploy/with-kafka.sh $(BIN)/pytest -q tests/integration
 
+# Speed and memory figures; never part of `make test`.
 bench: $(INSTALLED)
 	$(BIN)/python bench/bench_classify.py
+	$(BIN)/python bench/bench_replay.py
 
 kafka:
 	$(KAFKA) start
