@@ -7,6 +7,12 @@ import sys
 # Each module defines NAME, HELP, add_arguments(parser) and run(args) -> exit code.
 COMMAND_MODULES = [
     "router.commands.worker",
+    "router.commands.replay",
+    "router.commands.check_config",
+    "router.commands.explain",
+    "router.commands.classify",
+    "router.commands.train",
+    "router.commands.evaluate",
 ]
 
 

@@ -1,0 +1,77 @@
+"""Labelled JSONL reading and the hash that identifies a training set."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from router.classify.labels import LABELS
+from router.errors import InvalidMention
+from router.mentions import decode_record
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Texts, their gold labels and training weights, in file order."""
+
+    texts: list[str]
+    labels: list[str]
+    weights: list[float] | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def counts(self) -> dict[str, int]:
+        return {label: self.labels.count(label) for label in LABELS if label in self.labels}
+
+    def sha256(self) -> str:
+        """Order-independent: the same examples in another order or split over other files hash the same."""
+        digest = hashlib.sha256()
+        weights = self.weights if self.weights is not None else [1.0] * len(self.texts)
+        lines = (f"{label}\t{weight:g}\t{text}" for text, label, weight in zip(self.texts, self.labels, weights))
+        for line in sorted(lines):
+            digest.update(line.encode("utf-8") + b"\n")
+        return digest.hexdigest()
+
+
+def _text_of(record: dict, line: bytes) -> str:
+    """A labelled record is either a plain {"text", "label"} example or a mention payload with a label."""
+    if isinstance(record.get("text"), str):
+        return record["text"]
+    mentions = decode_record(line)
+    return " ".join(mention.text for mention in mentions)
+
+
+def read_labelled(paths: list[str | Path]) -> Labelled:
+    """Every record of every file; a malformed record or an unknown label stops with file and line."""
+    texts, labels, weights = [], [], []
+    for path in paths:
+        with open(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{number}"
+                try:
+                    record = json.loads(line)
+                except ValueError as error:
+                    raise InvalidMention(f"{where}: invalid JSON: {error}") from None
+                if not isinstance(record, dict):
+                    raise InvalidMention(f"{where}: expected a JSON object")
+                label = record.get("label")
+                if label not in LABELS:
+                    raise InvalidMention(f"{where}: label {label!r} is not one of {', '.join(LABELS)}")
+                try:
+                    texts.append(_text_of(record, line))
+                except InvalidMention as error:
+                    raise InvalidMention(f"{where}: {error}") from None
+                labels.append(label)
+                weights.append(_weight_of(record, where))
+    return Labelled(texts, labels, weights)
+
+
+def _weight_of(record: dict, where: str) -> float:
+    """An optional `weight` lets a converted public set count for less than social-media text."""
+    weight = record.get("weight", 1.0)
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 < weight <= 100:
+        raise InvalidMention(f"{where}: weight must be a number in (0, 100], got {weight!r}")
+    return float(weight)

@@ -1,0 +1,63 @@
+"""The shipped classifier: load once, classify batches of texts."""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from router.classify import artifact
+from router.classify.labels import LABELS, Classification
+from router.errors import ModelError
+
+DEFAULT_THRESHOLD = 0.5
+
+
+def default_model_dir() -> Path:
+    """The model shipped in the repo's models/ folder, unless INBOX_MODEL_DIR names another."""
+    override = os.environ.get("INBOX_MODEL_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "models" / "mention-classifier"
+
+
+class Classifier:
+    """A fitted pipeline with its manifest: label, confidence and every label's probability per text."""
+
+    def __init__(self, pipeline, manifest: dict):
+        self._pipeline = pipeline
+        self.manifest = manifest
+        self.version: str = manifest.get("version", "unknown")
+        self.threshold: float = float(manifest.get("threshold", DEFAULT_THRESHOLD))
+        self.labels: tuple[str, ...] = tuple(str(label) for label in pipeline.classes_)
+        unknown = set(self.labels) - set(LABELS)
+        if unknown:
+            raise ModelError(f"model {self.version} predicts unknown labels: {sorted(unknown)}")
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None) -> "Classifier":
+        """Load and check an artifact directory; None means the shipped model."""
+        path = Path(directory) if directory is not None else default_model_dir()
+        manifest = artifact.read_manifest(path)
+        artifact.check_compatible(manifest, path)
+        return cls(artifact.load_pipeline(path), manifest)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Rows of probabilities, columns in the order of `labels`."""
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)))
+        return self._pipeline.predict_proba(list(texts))
+
+    def classify(self, texts: Sequence[str]) -> list[Classification]:
+        """One Classification per text, in order."""
+        probabilities = self.probabilities(texts)
+        best = probabilities.argmax(axis=1).tolist()
+        labels = self.labels
+        return [
+            Classification(labels[index], row[index], dict(zip(labels, row)))
+            for index, row in zip(best, probabilities.tolist())
+        ]
+
+    def is_low_confidence(self, result: Classification) -> bool:
+        """Below the threshold the label stands but the mention should go to triage."""
+        return result.confidence < self.threshold

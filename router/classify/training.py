@@ -1,0 +1,98 @@
+"""Fit the pipeline on labelled data, measure it on a held-out split, and write the artifact."""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from router.classify import artifact
+from router.classify.corpus import Labelled
+from router.classify.metrics import score
+from router.classify.pipeline import RANDOM_STATE, build_pipeline
+from router.errors import ModelError
+
+HOLDOUT = 0.2
+TARGET_PRECISION = 0.9  # accuracy wanted above the abstention threshold on held-out data
+THRESHOLD_RANGE = (0.5, 0.8)
+
+
+def _check(data: Labelled) -> None:
+    counts = data.counts()
+    if len(counts) < 2:
+        raise ModelError(f"training needs at least two labels, got {counts}")
+    # Calibration and the held-out split both stratify: each label needs a few examples.
+    scarce = {label: n for label, n in counts.items() if n < 10}
+    if scarce:
+        raise ModelError(f"too few examples to train on for {scarce}; at least 10 per label are needed")
+
+
+def _weights(data: Labelled) -> np.ndarray:
+    return np.asarray(data.weights if data.weights is not None else [1.0] * len(data), dtype=float)
+
+
+def fit(texts, labels, weights: np.ndarray | None = None):
+    """The project's pipeline fitted on weighted examples."""
+    pipeline = build_pipeline()
+    if weights is None:
+        return pipeline.fit(texts, labels)
+    return pipeline.fit(texts, labels, model__sample_weight=np.asarray(weights, dtype=float))
+
+
+def choose_threshold(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """The lowest confidence above which held-out predictions are right TARGET_PRECISION of the time."""
+    low, high = THRESHOLD_RANGE
+    for threshold in np.arange(low, high + 1e-9, 0.05):
+        kept = confidence >= threshold
+        if kept.sum() and correct[kept].mean() >= TARGET_PRECISION:
+            return round(float(threshold), 2)
+    return high
+
+
+def holdout_metrics(data: Labelled) -> tuple[dict, float]:
+    """Metrics of a model fitted on 80% and scored on the other 20%, and the threshold chosen there."""
+    train_x, test_x, train_y, test_y, train_w, _ = train_test_split(
+        data.texts, data.labels, _weights(data), test_size=HOLDOUT, stratify=data.labels, random_state=RANDOM_STATE
+    )
+    pipeline = fit(train_x, train_y, train_w)
+    probabilities = pipeline.predict_proba(test_x)
+    classes = [str(c) for c in pipeline.classes_]
+    predicted = [classes[i] for i in probabilities.argmax(axis=1)]
+    metrics = score(test_y, predicted)
+    confidence = probabilities.max(axis=1)
+    correct = np.asarray(predicted) == np.asarray(test_y)
+    threshold = choose_threshold(confidence, correct)
+    metrics["threshold_coverage"] = float((confidence >= threshold).mean())
+    metrics["expected_calibration_error"] = expected_calibration_error(confidence, correct)
+    return metrics, threshold
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            gap += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    return float(gap)
+
+
+def train(data: Labelled, out: Path, sources: list[str] | None = None) -> dict:
+    """Fit on everything after measuring on a held-out split; write model.skops and manifest.json."""
+    _check(data)
+    metrics, threshold = holdout_metrics(data)
+    pipeline = fit(data.texts, data.labels, _weights(data))
+    digest = data.sha256()
+    today = dt.datetime.now(dt.timezone.utc).date()
+    manifest = {
+        "version": f"mention-clf-{today:%Y.%m.%d}-{digest[:8]}",
+        "labels": [str(c) for c in pipeline.classes_],
+        "threshold": threshold,
+        "versions": artifact.versions(),
+        "training_data": {"sha256": digest, "n": len(data), "per_label": data.counts(), "files": sources or []},
+        "metrics": {"holdout": metrics, "holdout_fraction": HOLDOUT, "random_state": RANDOM_STATE},
+    }
+    artifact.save(pipeline, manifest, out)
+    return manifest

@@ -1,0 +1,74 @@
+"""`inbox-router classify`: label JSONL mentions offline, one JSON line out per mention, no Kafka."""
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+
+from router.classify.model import Classifier
+from router.errors import InvalidMention, RouterError
+from router.mentions import decode_record
+
+NAME = "classify"
+HELP = "Classify JSONL mentions (canonical or native payloads) from FILE or stdin; one JSON line per mention."
+BATCH = 1000  # big enough for the vectorised features to pay off, small enough to stream
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="JSONL input (default: stdin)")
+    parser.add_argument("--model", metavar="DIR", help="model directory (default: the shipped model)")
+
+
+def _records(handle) -> Iterator[tuple[int, list | str]]:
+    """(line number, mentions) or (line number, error reason) per non-blank input line."""
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, decode_record(line.rstrip(b"\r\n"))
+        except InvalidMention as error:
+            yield number, str(error)
+
+
+def _flush(classifier: Classifier, pending: list, out) -> None:
+    """Classify the mentions of a batch and write the lines in input order."""
+    mentions = [m for _, item in pending if not isinstance(item, str) for m in item]
+    results = iter(classifier.classify([m.text for m in mentions]))
+    for number, item in pending:
+        if isinstance(item, str):
+            out.write(json.dumps({"line": number, "error": item}) + "\n")
+            continue
+        for mention in item:
+            result = next(results)
+            out.write(json.dumps({
+                "id": mention.id,
+                "label": result.label,
+                "confidence": round(result.confidence, 4),
+                "scores": {label: round(p, 4) for label, p in result.scores.items()},
+                "low_confidence": classifier.is_low_confidence(result),
+            }, ensure_ascii=False) + "\n")
+    pending.clear()
+
+
+def classify_stream(classifier: Classifier, handle, out) -> None:
+    pending: list = []
+    for record in _records(handle):
+        pending.append(record)
+        if len(pending) >= BATCH:
+            _flush(classifier, pending, out)
+    _flush(classifier, pending, out)
+    out.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        classifier = Classifier.load(args.model)
+        if args.file == "-":
+            classify_stream(classifier, sys.stdin.buffer, sys.stdout)
+        else:
+            with open(args.file, "rb") as handle:
+                classify_stream(classifier, handle, sys.stdout)
+    except (RouterError, OSError) as error:
+        print(f"inbox-router classify: {error}", file=sys.stderr)
+        return 2
+    return 0

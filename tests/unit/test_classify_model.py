@@ -1,0 +1,166 @@
+"""Training, the skops artifact and its manifest, and the shipped model on a fixed bilingual check set."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from router.classify import artifact
+from router.classify.corpus import Labelled, read_labelled
+from router.classify.labels import LABELS, Classification
+from router.classify.model import Classifier, default_model_dir
+from router.classify.training import train
+from router.errors import ModelError
+
+SEED = Path(__file__).resolve().parents[2] / "models" / "corpus" / "seed.jsonl"
+
+
+def small_corpus(per_label: int = 40) -> Labelled:
+    """Every 4th seed example, at most `per_label` a label, in both languages."""
+    full = read_labelled([SEED])
+    taken: dict[str, int] = {}
+    texts, labels = [], []
+    for index, (text, label) in enumerate(zip(full.texts, full.labels)):
+        if index % 4 == 0 and taken.get(label, 0) < per_label:
+            taken[label] = taken.get(label, 0) + 1
+            texts.append(text)
+            labels.append(label)
+    return Labelled(texts, labels)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("model")
+    train(small_corpus(), out, sources=["seed.jsonl"])
+    return out
+
+
+PROBES = ["@SkyLineAir my bag is lost and nobody calls back", "are you hiring summer interns?", "merci beaucoup!"]
+
+
+def test_training_is_deterministic(trained, tmp_path):
+    train(small_corpus(), tmp_path, sources=["seed.jsonl"])
+    first, second = Classifier.load(trained), Classifier.load(tmp_path)
+    assert np.array_equal(first.probabilities(PROBES), second.probabilities(PROBES))
+    assert first.version == second.version
+
+
+def test_a_trained_model_survives_save_and_load(trained, tmp_path):
+    classifier = Classifier.load(trained)
+    before = classifier.probabilities(PROBES)
+    artifact.save(classifier._pipeline, classifier.manifest, tmp_path)
+    after = Classifier.load(tmp_path).probabilities(PROBES)
+    assert np.array_equal(before, after)
+
+
+def test_manifest_records_what_the_issue_asks(trained):
+    manifest = json.loads((trained / "manifest.json").read_text())
+    assert manifest["labels"] == sorted(LABELS)
+    assert set(manifest["versions"]) == {"scikit-learn", "skops", "python"}
+    assert len(manifest["training_data"]["sha256"]) == 64
+    assert manifest["version"].startswith("mention-clf-") and manifest["version"].endswith(
+        manifest["training_data"]["sha256"][:8]
+    )
+    assert sum(manifest["training_data"]["per_label"].values()) == manifest["training_data"]["n"]
+    assert 0.5 <= manifest["threshold"] <= 0.8
+    assert {"macro_f1", "accuracy", "per_label"} <= manifest["metrics"]["holdout"].keys()
+
+
+def test_classify_returns_probabilities_for_every_label(trained):
+    classifier = Classifier.load(trained)
+    results = classifier.classify(PROBES)
+    assert len(results) == 3 and all(isinstance(r, Classification) for r in results)
+    for result in results:
+        assert set(result.scores) == set(LABELS)
+        assert sum(result.scores.values()) == pytest.approx(1.0)
+        assert result.confidence == max(result.scores.values())
+        assert result.scores[result.label] == result.confidence
+    assert classifier.classify([]) == []
+
+
+def test_an_artifact_from_another_scikit_learn_is_refused(trained, tmp_path):
+    for name in ("model.skops", "manifest.json"):
+        (tmp_path / name).write_bytes((trained / name).read_bytes())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["versions"]["scikit-learn"] = "0.24.2"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match=r"built with scikit-learn 0\.24\.2 but .* installed; retrain"):
+        Classifier.load(tmp_path)
+
+
+def test_an_artifact_with_untrusted_types_is_refused(tmp_path):
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    # skops trusts numpy ufuncs by default; an arbitrary Python function it does not.
+    sio.dump(FunctionTransformer(func=json.dumps), tmp_path / "model.skops")
+    (tmp_path / "manifest.json").write_text(json.dumps({"versions": artifact.versions()}))
+    with pytest.raises(ModelError, match="not trusted"):
+        Classifier.load(tmp_path)
+
+
+def test_an_artifact_that_is_not_a_classifier_is_refused(tmp_path):
+    import skops.io as sio
+    from sklearn.preprocessing import StandardScaler
+
+    sio.dump(StandardScaler(), tmp_path / "model.skops")
+    (tmp_path / "manifest.json").write_text(json.dumps({"versions": artifact.versions()}))
+    with pytest.raises(ModelError, match="not a fitted classifier"):
+        Classifier.load(tmp_path)
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="manifest.json is missing"):
+        Classifier.load(tmp_path)
+
+
+def test_default_model_dir_can_be_overridden(monkeypatch, tmp_path):
+    assert default_model_dir().parts[-2:] == ("models", "mention-classifier")
+    monkeypatch.setenv("INBOX_MODEL_DIR", str(tmp_path))
+    assert default_model_dir() == tmp_path
+
+
+# Written for this test, not taken from the training data: each label in each language.
+CHECK_SET = [
+    ("@RiverAir two hours on the tarmac and now my connection is gone. worst airline", "complaint"),
+    ("@CableCo my internet has been down for 3 days and nobody came to fix it", "complaint"),
+    ("@CableCo je paie la fibre et j'ai pas internet depuis une semaine, c'est inadmissible", "complaint"),
+    ("Chambre sale, personnel désagréable et petit-déjeuner froid. Très déçus de notre séjour.", "complaint"),
+    ("@RiverAir how much is a return ticket to Rome in June for 2 adults? ready to book", "sales_lead"),
+    ("Do you have a room for 3 nights from July 4? Please send me a quote", "sales_lead"),
+    ("Avez-vous une chambre libre pour deux nuits le 14 juillet? Je voudrais réserver", "sales_lead"),
+    ("@CableCo combien coûte le forfait famille avec 3 lignes? je veux m'abonner", "sales_lead"),
+    ("@RiverAir are you hiring flight attendants? where do I send my resume?", "recruitment"),
+    ("Looking for a summer internship in your marketing team, how do I apply?", "recruitment"),
+    ("Bonjour, vous embauchez pour l'été? Je cherche un emploi de serveuse", "recruitment"),
+    ("@CableCo avez-vous des stages en informatique? J'aimerais postuler", "recruitment"),
+    ("Dozens of customers hospitalized after eating at your restaurant, health inspectors on site. #boycott",
+     "pr_crisis"),
+    ("I'm a journalist with the Herald, can your press office comment on the data breach allegations?", "pr_crisis"),
+    ("Des enfants intoxiqués par votre jus contaminé, rappel immédiat! Partagez #boycott", "pr_crisis"),
+    ("Je suis journaliste à La Presse, votre porte-parole peut-il commenter le scandale?", "pr_crisis"),
+    ("Thank you @RiverAir, lovely crew and a smooth landing!", "other"),
+    ("What time does the pool open in the morning?", "other"),
+    ("Merci à toute l'équipe pour ce superbe séjour, on reviendra!", "other"),
+    ("@CableCo à quelle heure ferme la boutique le samedi?", "other"),
+]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Classifier:
+    return Classifier.load()
+
+
+def test_the_shipped_model_loads_quickly_and_knows_every_label():
+    start = time.perf_counter()
+    classifier = Classifier.load()
+    assert time.perf_counter() - start < 2.0
+    assert set(classifier.labels) == set(LABELS)
+    assert classifier.version.startswith("mention-clf-")
+
+
+@pytest.mark.parametrize(("text", "label"), CHECK_SET)
+def test_the_shipped_model_gets_the_check_set_right(shipped, text, label):
+    assert shipped.classify([text])[0].label == label
