@@ -5,6 +5,8 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from router.classify.model import Classifier
 from router.pipeline import DeadLettered, Record, Routed, Router, messages_for, route_batch
@@ -98,3 +100,25 @@ def test_an_empty_batch_routes_nothing(router):
 def test_a_batch_of_only_garbage_never_calls_for_a_decision(router):
     outcomes = route_batch(_records(b"", b"{", b"[]"), router, NOW)
     assert all(isinstance(o, DeadLettered) for o in outcomes)
+
+
+_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=300)
+_RECORD = st.one_of(
+    st.binary(max_size=200),
+    st.builds(lambda text, source, rating: json.dumps(
+        {"id": "p", "source": source, "text": text, "created_at": "2026-11-20T10:00:00Z", "rating": rating}).encode(),
+        _TEXT, st.sampled_from(["twitter", "facebook", "tripadvisor", "myspace"]), st.none() | st.integers(-3, 9)),
+    st.builds(lambda value: json.dumps(value).encode(), st.recursive(
+        st.none() | st.booleans() | st.integers() | _TEXT,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3), max_leaves=10)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(_RECORD, max_size=8))
+def test_no_record_makes_the_pipeline_raise(router, values):
+    outcomes = route_batch(_records(*values), router, NOW)
+    assert len(outcomes) >= len(values)
+    for outcome in outcomes:
+        for message in messages_for(outcome, **TOPICS):
+            json.loads(message.value)  # everything produced is valid JSON, whatever came in
