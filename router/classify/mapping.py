@@ -67,5 +67,7 @@ CLINC150: dict[str, str | None] = {
     "report_fraud": None,
 }
 
-# Purchase-intent tweets: `yes`/`pi` -> sales_lead, `no` -> other, `undefined` dropped.
-PURCHASE_INTENT: dict[str, str | None] = {"yes": "sales_lead", "pi": "sales_lead", "no": "other", "undefined": None}
+# Purchase-intent tweets: `yes`/`pi` -> sales_lead; `no` and `undefined` dropped. `no` only
+# means "no purchase intent": many of those tweets criticise the phone, so as `other` they
+# taught the model that a complaint about a product is not a complaint.
+PURCHASE_INTENT: dict[str, str | None] = {"yes": "sales_lead", "pi": "sales_lead", "no": None, "undefined": None}
