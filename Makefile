@@ -33,6 +33,7 @@ integration: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_replay.py
+	deploy/with-kafka.sh $(BIN)/python bench/bench_worker.py
 
 # Rebuild the shipped classifier from the seed corpus and the licence-compatible public sets.
 model: $(INSTALLED)
