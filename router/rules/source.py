@@ -23,13 +23,13 @@ class Source:
 
     def parse(self) -> Any:
         # The round-trip loader keeps line numbers and never builds Python objects from tags.
-        yaml = YAML(typ="rt")
+        round_trip = YAML(typ="rt")
         try:
             text = self.data.decode("utf-8")
         except UnicodeDecodeError as error:
             raise self.error(_line_at(self.data, error.start), "the file is not valid UTF-8") from None
         try:
-            return yaml.load(text)
+            return round_trip.load(text)
         except MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             line = mark.line + 1 if mark else 1
