@@ -42,7 +42,7 @@ def _start_worker(settings: Settings) -> subprocess.Popen:
             return worker
         except OSError:
             if worker.poll() is not None:
-                raise SystemExit("the worker exited during start-up")
+                raise SystemExit("the worker exited during start-up") from None
             time.sleep(0.2)
     raise SystemExit("the worker did not start")
 

@@ -80,24 +80,24 @@ def route_batch(records: Sequence[Record], router: Router, now: datetime | None)
     `now` is when the batch is routed; None means event time, each mention's own `created_at`,
     which is how a replay routes the past as it happened.
     """
-    decoded: list[tuple[Record, Mention]] = []
-    outcomes: list[Outcome | None] = []
-    for record in records:
-        try:
-            mentions = decode_record(record.value)
-        except InvalidMention as error:
-            outcomes.append(DeadLettered(record, str(error)))
-            continue
-        for mention in mentions:
-            decoded.append((record, mention))
-            outcomes.append(None)
+    decoded = [_decode(record) for record in records]
     # One classifier call per batch: vectorising many texts at once is what makes it fast.
-    classifications = iter(router.classifier.classify([mention.text for _, mention in decoded]))
-    pending = iter(decoded)
-    return [
-        outcome if outcome is not None else _route(*next(pending), next(classifications), router, now)
-        for outcome in outcomes
-    ]
+    texts = [mention.text for mentions in decoded if isinstance(mentions, list) for mention in mentions]
+    classifications = iter(router.classifier.classify(texts))
+    outcomes: list[Outcome] = []
+    for record, mentions in zip(records, decoded):
+        if isinstance(mentions, DeadLettered):
+            outcomes.append(mentions)
+        else:
+            outcomes.extend(_route(record, mention, next(classifications), router, now) for mention in mentions)
+    return outcomes
+
+
+def _decode(record: Record) -> list[Mention] | DeadLettered:
+    try:
+        return decode_record(record.value)
+    except InvalidMention as error:
+        return DeadLettered(record, str(error))
 
 
 def _route(record: Record, mention: Mention, classification: Classification, router: Router,

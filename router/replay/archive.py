@@ -21,9 +21,9 @@ import gzip
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from router.pipeline import Record
 

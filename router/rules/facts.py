@@ -1,6 +1,7 @@
 """What the matchers see of one mention: its fields, its classification and its business unit."""
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from router.classify.labels import LABELS, Classification
 from router.mentions.model import Mention

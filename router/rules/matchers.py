@@ -3,8 +3,9 @@
 import difflib
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import re2
 

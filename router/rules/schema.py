@@ -9,7 +9,13 @@ from router.classify.labels import LABELS
 from router.rules.matchers import Matcher, MatcherError, compile_matcher, compile_words
 from router.rules.orgmodels import MODEL_TOPICS, ORG_MODELS, UNASSIGNED, OrgModel, Unit, account_key
 from router.rules.source import (
-    Source, check_keys, describe, expect_list, expect_mapping, expect_string, expect_strings, line_of,
+    Source,
+    check_keys,
+    describe,
+    expect_list,
+    expect_mapping,
+    expect_strings,
+    line_of,
     require_keys,
 )
 from router.rules.tree import PRIORITIES, Route, Settings
@@ -169,7 +175,7 @@ def _policy(src, doc, model, departments) -> tuple[frozenset[str], frozenset[str
     for name, line in names:
         if name not in departments:
             raise src.error(line, f'policy reserves unknown department "{name}" (declared: {", ".join(departments)})')
-    return frozenset(l for l, _ in labels), frozenset(n for n, _ in names)
+    return frozenset(label for label, _ in labels), frozenset(name for name, _ in names)
 
 
 def _topic(src: Source, value: Any, line: int) -> str:

@@ -1,8 +1,9 @@
 """A config file's text parsed with line numbers, and errors that point at a line."""
 
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq

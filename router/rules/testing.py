@@ -1,10 +1,11 @@
 """Rule tests, in the manner of promtool: mentions in a `*.tests.yaml` file and the routing expected."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -13,7 +14,15 @@ from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules.config import RoutingConfig
 from router.rules.source import (
-    Source, check_keys, describe, expect_list, expect_mapping, expect_string, expect_strings, line_of, read_source,
+    Source,
+    check_keys,
+    describe,
+    expect_list,
+    expect_mapping,
+    expect_string,
+    expect_strings,
+    line_of,
+    read_source,
     require_keys,
 )
 

@@ -4,15 +4,15 @@ import time
 from datetime import datetime, timezone
 
 import faust
-from faust.types import Message
 import structlog
+from faust.types import Message
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from router import metrics
 from router.classify.model import Classifier
-from router.pipeline import DeadLettered, Outcome, Record, Routed, Router, messages_for, route_batch
-from router.rules import ConfigHolder
 from router.kafka_io import ensure_topics
+from router.pipeline import DeadLettered, Outcome, Record, Router, messages_for, route_batch
+from router.rules import ConfigHolder
 from router.settings import Settings
 from router.worker.credentials import broker_credentials
 

@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from router.cli import main
 from replay_doubles import CHANGED_ROUTING_YAML as CHANGED_YAML
 from replay_doubles import ROUTING_YAML, KeywordClassifier
+
+from router.cli import main
 
 SAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "samples"
 ARCHIVES = [str(SAMPLES / name) for name in

@@ -3,14 +3,13 @@
 from dataclasses import replace
 
 import pytest
+from replay_doubles import CHANGED_ROUTING_YAML as CHANGED_YAML
+from replay_doubles import ROUTING_YAML, KeywordClassifier
 
 from router.pipeline import Record, Router
 from router.replay.diff import Diff, exceeds
 from router.replay.engine import replay_pairs
-from replay_doubles import CHANGED_ROUTING_YAML as CHANGED_YAML
-from replay_doubles import ROUTING_YAML, KeywordClassifier
 from router.rules import load_config
-
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ import io
 import json
 import xml.dom.minidom
 
+from router.pipeline import Record
 from router.replay import charts, report
 from router.replay.pacing import OriginalPace, keyed
 from router.replay.progress import Progress
 from router.replay.summary import Summary
-from router.pipeline import Record
 
 EXAMPLE = {"mention_id": "m-<1>", "source": "twitter", "created_at": "2026-12-01T10:00:00+00:00",
            "text": "<script>alert(1)</script> | pipe", "changed": ["owner"],

@@ -4,11 +4,11 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from replay_doubles import ROUTING_YAML, KeywordClassifier
 
 from router.pipeline import Record, Router, route_batch
 from router.replay.engine import batches, replay
 from router.replay.summary import Summary, confidence_bin, reason_group
-from replay_doubles import ROUTING_YAML, KeywordClassifier
 from router.rules import load_config
 
 
