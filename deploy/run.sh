@@ -10,11 +10,13 @@ worker_pid=""
 stop_all() {
     local status=$1
     trap - EXIT INT TERM
+    # After Ctrl-C a pipe we write to (`make run | tee log`) may be gone; the clean-up must still finish.
+    trap '' PIPE
     if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
         kill -TERM "$worker_pid" 2>/dev/null || true
         wait "$worker_pid" 2>/dev/null || true
     fi
-    if [[ "${started_kafka:-0}" == 1 ]]; then "$kafka" stop; fi
+    if [[ "${started_kafka:-0}" == 1 ]]; then "$kafka" stop || true; fi
     exit "$status"
 }
 trap 'stop_all $?' EXIT

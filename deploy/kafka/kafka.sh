@@ -54,7 +54,7 @@ else
   JAVA="java"
 fi
 
-log() { printf 'kafka.sh: %s\n' "$*"; }
+log() { printf 'kafka.sh: %s\n' "$*" || true; }  # a closed stdout must not stop a start or a stop half-way
 die() { printf 'kafka.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
