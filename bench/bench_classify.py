@@ -42,7 +42,9 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    loading = time.perf_counter()
     classifier = Classifier.load(args.model)
+    load_seconds = time.perf_counter() - loading
     texts = tweets(args.count)
     classifier.classify(texts[: args.batch])  # warm-up: builds the n-gram lookup tables
     best = 0.0
@@ -53,7 +55,7 @@ def main() -> None:
         best = max(best, len(texts) / (time.perf_counter() - start))
     mean_length = sum(map(len, texts)) / len(texts)
     print(f"model {classifier.version}: {best:,.0f} mentions/s on one core "
-          f"(batch {args.batch}, {len(texts):,} texts, mean {mean_length:.0f} chars)")
+          f"(batch {args.batch}, {len(texts):,} texts, mean {mean_length:.0f} chars); loaded in {load_seconds:.2f} s")
 
 
 if __name__ == "__main__":
