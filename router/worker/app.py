@@ -51,6 +51,8 @@ def create_app(settings: Settings, classifier: Classifier, holder: ConfigHolder)
         async for events in stream.take_events(settings.batch_size, within=settings.batch_wait_seconds):
             records = [_record(event.message) for event in events]
             outcomes = route_batch(records, Router(classifier, holder.current), datetime.now(timezone.utc))
+            # One send at a time: concurrent sends could overtake each other under backpressure,
+            # and a thread's mentions must reach each queue in the order they arrived.
             for outcome in outcomes:
                 for message in messages_for(outcome, decisions_topic=settings.decisions_topic,
                                             dead_letter_topic=settings.dead_letter_topic):
