@@ -1,5 +1,6 @@
 """The worker's settings: one frozen object, read from INBOX_* environment variables once."""
 
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=500, ge=1)
     batch_wait_seconds: float = Field(default=0.05, gt=0)
     web_port: int = 6066
+    # faust keeps local state here (one folder per app id); the worker holds none worth keeping.
+    data_dir: Path = Path(tempfile.gettempdir()) / "inbox-router"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -21,6 +21,7 @@ log = structlog.get_logger("router.worker")
 
 def create_app(settings: Settings, classifier: Classifier, holder: ConfigHolder) -> faust.App:
     """A faust app whose one agent routes the input topic; config reloads run on a timer."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
@@ -32,6 +33,7 @@ def create_app(settings: Settings, classifier: Classifier, holder: ConfigHolder)
         value_serializer="raw",
         web_port=settings.web_port,
         store="memory://",
+        datadir=str(settings.data_dir / settings.app_id),
     )
     source = app.topic(settings.input_topic, key_type=bytes, value_type=bytes)
     topics: dict[str, faust.TopicT] = {}
