@@ -39,7 +39,7 @@ def bootstrap_servers() -> str:
 
 
 @pytest.fixture
-def worker_settings(bootstrap_servers) -> Settings:
+def worker_settings(bootstrap_servers, tmp_path) -> Settings:
     """Settings for one test: its own app id, input, decision and dead-letter topics, and web port."""
     run = f"it-{uuid.uuid4().hex[:8]}"
     return Settings(
@@ -50,6 +50,7 @@ def worker_settings(bootstrap_servers) -> Settings:
         dead_letter_topic=f"{run}.dead-letter",
         web_port=_free_port(),
         config_reload_seconds=0.5,
+        data_dir=tmp_path / "faust",
     )
 
 
