@@ -11,7 +11,7 @@ from aiokafka.errors import KafkaError
 
 from router.classify.model import Classifier
 from router.errors import RouterError
-from router.kafka_io import publish
+from router.kafka_io import ensure_topics, publish
 from router.pipeline import Router
 from router.replay import report
 from router.replay.archive import ArchiveError, archive_sizes, read_archives
@@ -130,6 +130,7 @@ def _publish(args: argparse.Namespace) -> int:
     topic = args.topic or settings.input_topic
     schedule = OriginalPace(args.speed) if args.speed else None
     records = keyed(read_archives(args.archives))
+    asyncio.run(ensure_topics(settings, [topic]))  # with the partition count the worker expects
     sent = asyncio.run(publish(settings, topic, records, args.rate, schedule=schedule))
     print(f"published {sent} records to {topic} on {settings.kafka_bootstrap_servers}")
     return 0
