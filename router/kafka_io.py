@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from ssl import SSLContext
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -29,14 +30,18 @@ def client_options(settings: Settings) -> dict:
     options: dict = {"bootstrap_servers": settings.kafka_bootstrap_servers,
                      "security_protocol": settings.kafka_security_protocol}
     if "SSL" in settings.kafka_security_protocol:
-        options["ssl_context"] = create_ssl_context(
-            cafile=settings.kafka_ssl_cafile, certfile=settings.kafka_ssl_certfile, keyfile=settings.kafka_ssl_keyfile
-        )
+        options["ssl_context"] = ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):
-        password = settings.kafka_sasl_password
         options.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_sasl_username,
-                       sasl_plain_password=password.get_secret_value() if password else None)
+                       sasl_plain_password=settings.sasl_password)
     return options
+
+
+def ssl_context(settings: Settings) -> SSLContext:
+    """TLS with the system's CAs, or the configured CA file, and an optional client certificate."""
+    return create_ssl_context(
+        cafile=settings.kafka_ssl_cafile, certfile=settings.kafka_ssl_certfile, keyfile=settings.kafka_ssl_keyfile
+    )
 
 
 async def ensure_topics(settings: Settings, names: Iterable[str]) -> dict[str, list[int]]:

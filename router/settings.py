@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @property
+    def sasl_password(self) -> str | None:
+        """The SASL password in clear, for the Kafka clients only."""
+        return self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+
 
 @cache
 def get_settings() -> Settings:

@@ -12,3 +12,9 @@ class Classification:
     label: str
     confidence: float
     scores: dict[str, float]
+
+    @classmethod
+    def forced(cls, label: str, confidence: float = 1.0) -> "Classification":
+        """A label chosen by hand (tests, explanations), the rest of the probability spread evenly."""
+        rest = (1.0 - confidence) / (len(LABELS) - 1)
+        return cls(label, confidence, {name: confidence if name == label else rest for name in LABELS})

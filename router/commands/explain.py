@@ -44,9 +44,7 @@ def run(args: argparse.Namespace) -> int:
 def _classify(args, texts: list[str], configured: float | None) -> tuple[list[Classification], float | None]:
     """Forced labels skip the model; the threshold is the config's, else the model's."""
     if args.label:
-        rest = (1.0 - args.confidence) / (len(LABELS) - 1)
-        scores = {label: args.confidence if label == args.label else rest for label in LABELS}
-        return [Classification(args.label, args.confidence, scores) for _ in texts], configured
+        return [Classification.forced(args.label, args.confidence) for _ in texts], configured
     from router.classify.model import Classifier  # loading the model takes a moment: only when needed
 
     classifier = Classifier.load(args.model)

@@ -160,9 +160,7 @@ class _Runner:
     def classify(self, case: CommentedMap, mention: Mention) -> Classification:
         if "label" not in case:
             return self.classifier.classify([mention.text])[0]
-        label, confidence = case["label"], float(case.get("confidence", 1.0))
-        rest = (1.0 - confidence) / (len(LABELS) - 1)
-        return Classification(label, confidence, {name: confidence if name == label else rest for name in LABELS})
+        return Classification.forced(case["label"], float(case.get("confidence", 1.0)))
 
     def threshold(self) -> float:
         configured = self.config.confidence_threshold

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from router.classify.labels import LABELS, Classification
+from router.classify.labels import Classification
 
 KEYWORDS = {  # a few words per label, English and French; enough to make routing take different paths
     "complaint": ("worst", "refund", "rude", "dirty", "cold", "waited", "broken", "rembours", "inacceptable", "sale"),
@@ -29,8 +29,7 @@ class KeywordClassifier:
         if not hits[best]:
             best = "other"
         confidence = 0.4 if best == "other" else min(0.45 + 0.2 * hits[best], 0.95)
-        rest = (1 - confidence) / (len(LABELS) - 1)
-        return Classification(best, confidence, {label: confidence if label == best else rest for label in LABELS})
+        return Classification.forced(best, confidence)
 
 
 # A small hub-and-spoke config that routes each label to its own department, for replay tests.
