@@ -5,8 +5,9 @@ exactly what production does. No clock, no Kafka and no files in here.
 """
 
 import base64
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,19 +79,37 @@ def route_batch(records: Sequence[Record], router: Router, now: datetime | None)
     """Decode, classify and route a batch; one outcome per mention or per undecodable record.
 
     `now` is when the batch is routed; None means event time, each mention's own `created_at`,
-    which is how a replay routes the past as it happened.
+    which is how a replay routes the past as it happened. A record whose routing raises is
+    dead-lettered with the error, so that one poison record never holds back the others.
     """
     decoded = [_decode(record) for record in records]
-    # One classifier call per batch: vectorising many texts at once is what makes it fast.
-    texts = [mention.text for mentions in decoded if isinstance(mentions, list) for mention in mentions]
-    classifications = iter(router.classifier.classify(texts))
-    outcomes: list[Outcome] = []
-    for record, mentions in zip(records, decoded):
-        if isinstance(mentions, DeadLettered):
-            outcomes.append(mentions)
-        else:
-            outcomes.extend(_route(record, mention, next(classifications), router, now) for mention in mentions)
-    return outcomes
+    try:
+        # One classifier call per batch: vectorising many texts at once is what makes it fast.
+        texts = [mention.text for mentions in decoded if isinstance(mentions, list) for mention in mentions]
+        classifications = iter(router.classifier.classify(texts))
+        return [outcome for record, mentions in zip(records, decoded)
+                for outcome in _route_record(record, mentions, classifications, router, now)]
+    except Exception:  # noqa: BLE001 - find the record that raised; route the others alone
+        return [outcome for record, mentions in zip(records, decoded)
+                for outcome in _route_alone(record, mentions, router, now)]
+
+
+def _route_record(record: Record, mentions: "list[Mention] | DeadLettered", classifications: Iterator[Classification],
+                  router: Router, now: datetime | None) -> list[Outcome]:
+    if isinstance(mentions, DeadLettered):
+        return [mentions]
+    return [_route(record, mention, next(classifications), router, now) for mention in mentions]
+
+
+def _route_alone(record: Record, mentions: "list[Mention] | DeadLettered", router: Router,
+                 now: datetime | None) -> list[Outcome]:
+    if isinstance(mentions, DeadLettered):
+        return [mentions]
+    try:
+        classifications = iter(router.classifier.classify([mention.text for mention in mentions]))
+        return _route_record(record, mentions, classifications, router, now)
+    except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
+        return [DeadLettered(record, f"routing failed: {type(error).__name__}: {error}"[:1000])]
 
 
 def _decode(record: Record) -> list[Mention] | DeadLettered:
@@ -141,15 +160,25 @@ def decision_document(outcome: Routed) -> dict:
     }
 
 
+# A dead letter keeps at most this much of the original, so that it always fits in one Kafka record;
+# the input coordinates say where the whole record can be read back while retention lasts.
+DEAD_LETTER_PREFIX_BYTES = 64 * 1024
+
+
 def dead_letter_document(outcome: DeadLettered) -> dict:
     record = outcome.record
-    original = base64.b64encode(record.value).decode("ascii") if record.value is not None else None
+    value = record.value
+    document = {"reason": outcome.reason, "topic": record.topic, "partition": record.partition,
+                "offset": record.offset}
+    if value is None:
+        return {**document, "original": None, "original_bytes": 0}
+    prefix = value[:DEAD_LETTER_PREFIX_BYTES]
     return {
-        "reason": outcome.reason,
-        "original": original,
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
+        **document,
+        "original": base64.b64encode(prefix).decode("ascii"),
+        "original_bytes": len(value),
+        "original_sha256": hashlib.sha256(value).hexdigest(),
+        "truncated": len(prefix) < len(value),
     }
 
 

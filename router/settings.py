@@ -1,5 +1,6 @@
 """The worker's settings: one frozen object, read from INBOX_* environment variables once."""
 
+import socket
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -38,6 +39,17 @@ class Settings(BaseSettings):
 
     batch_size: int = Field(default=500, ge=1)
     batch_wait_seconds: float = Field(default=0.05, gt=0)
+    # at_least_once commits each batch's offsets once its outputs are acknowledged; exactly_once puts
+    # outputs and offsets in one Kafka transaction.
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    # The largest record the worker produces: keep it at or below the broker's message.max.bytes.
+    max_message_bytes: int = Field(default=1_000_000, ge=100_000)
+    # How long the worker keeps retrying a batch it cannot deliver before it stops without committing.
+    delivery_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Names this worker's Kafka transactions; a restarted worker with the same id fences its predecessor.
+    instance_id: str = Field(default_factory=socket.gethostname)
+    # Test-only fault injection: a mention whose text contains this string makes routing raise.
+    fail_routing_on: str | None = None
     web_port: int = 6066
     # faust keeps local state here (one folder per app id); the worker holds none worth keeping.
     data_dir: Path = Path(tempfile.gettempdir()) / "inbox-router"

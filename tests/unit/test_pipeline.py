@@ -1,6 +1,7 @@
 """The pure core: one batch of raw records in, outcomes and the messages to produce out."""
 
 import base64
+import hashlib
 import json
 from datetime import datetime, timezone
 
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router.classify.model import Classifier
-from router.pipeline import DeadLettered, Record, Routed, Router, messages_for, route_batch
+from router.pipeline import DEAD_LETTER_PREFIX_BYTES, DeadLettered, Record, Routed, Router, messages_for, route_batch
 from router.rules import load_config
 from router.settings import REPO_ROOT
 
@@ -83,7 +84,8 @@ def test_dead_letter_keeps_the_original_bytes_and_where_they_came_from(router):
     letter = json.loads(message.value)
     assert base64.b64decode(letter["original"]) == raw
     assert letter == {"reason": dead.reason, "original": letter["original"], "topic": "mentions",
-                      "partition": 3, "offset": 41}
+                      "partition": 3, "offset": 41, "original_bytes": len(raw),
+                      "original_sha256": hashlib.sha256(raw).hexdigest(), "truncated": False}
     assert dead.reason.startswith("invalid UTF-8")
 
 
@@ -122,3 +124,41 @@ def test_no_record_makes_the_pipeline_raise(router, values):
     for outcome in outcomes:
         for message in messages_for(outcome, **TOPICS):
             json.loads(message.value)  # everything produced is valid JSON, whatever came in
+
+
+def test_dead_letter_of_a_huge_record_keeps_a_bounded_prefix_its_size_and_hash(router):
+    raw = b"x" * 3_000_000
+    [dead] = route_batch([Record(raw, None, "mentions", 1, 7)], router, NOW)
+    [message] = messages_for(dead, **TOPICS)
+
+    letter = json.loads(message.value)
+    assert len(message.value) < 100_000
+    assert base64.b64decode(letter["original"]) == raw[:DEAD_LETTER_PREFIX_BYTES]
+    assert letter["truncated"] is True and letter["original_bytes"] == len(raw)
+    assert letter["original_sha256"] == hashlib.sha256(raw).hexdigest()
+    assert (letter["topic"], letter["partition"], letter["offset"]) == ("mentions", 1, 7)
+
+
+class _RaisesOn:
+    """A classifier that raises on one text, as a bug in routing would."""
+
+    def __init__(self, classifier: Classifier, poison: str):
+        self._classifier, self._poison = classifier, poison
+        self.threshold, self.version = classifier.threshold, classifier.version
+
+    def classify(self, texts):
+        if any(self._poison in text for text in texts):
+            raise RuntimeError("boom")
+        return self._classifier.classify(texts)
+
+
+def test_a_record_whose_routing_raises_is_dead_lettered_and_the_rest_routed(router, mention_bytes):
+    poisoned = Router(_RaisesOn(router.classifier, "POISON"), router.config)
+    records = _records(mention_bytes(id="a"), mention_bytes(id="p", text="POISON pill"), mention_bytes(id="z"))
+
+    outcomes = route_batch(records, poisoned, NOW)
+
+    assert [type(o) for o in outcomes] == [Routed, DeadLettered, Routed]
+    assert outcomes[1].reason == "routing failed: RuntimeError: boom"
+    assert [o.routing for o in outcomes if isinstance(o, Routed)] == [
+        o.routing for o in route_batch([records[0], records[2]], router, NOW)]
