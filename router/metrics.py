@@ -1,6 +1,6 @@
 """Prometheus metrics of the worker; the worker serves them over HTTP."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MENTIONS_ROUTED = Counter(
     "inbox_router_mentions_routed", "Mentions routed, by label and owner.", ["label", "owner"]
@@ -13,4 +13,16 @@ CONFIG_RELOADS = Counter(
 )
 ROUTING_LATENCY = Histogram(
     "inbox_router_routing_seconds", "Time from a record's arrival to its routing decision."
+)
+DELIVERY_RETRIES = Counter(
+    "inbox_router_delivery_retries", "Batches tried again after a failed send, commit or transaction.", ["step"]
+)
+WORKER_STOPS = Counter(
+    "inbox_router_worker_stops", "Times the loop stopped without committing, by error.", ["reason"]
+)
+CONSUMER_LAG = Gauge(
+    "inbox_router_consumer_lag", "Records behind the end of each input partition after the last batch.", ["partition"]
+)
+MODEL_INFO = Gauge(
+    "inbox_router_model_info", "The classifier in use (always 1).", ["version"]
 )

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=1_000_000, ge=100_000)
     # How long the worker keeps retrying a batch it cannot deliver before it stops without committing.
     delivery_timeout_seconds: float = Field(default=120.0, gt=0)
+    # On SIGTERM the batch in flight gets this long to finish; fit it inside the orchestrator's grace period.
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
     # Names this worker's Kafka transactions; a restarted worker with the same id fences its predecessor.
     instance_id: str = Field(default_factory=socket.gethostname)
     # Test-only fault injection: a mention whose text contains this string makes routing raise.

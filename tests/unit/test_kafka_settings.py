@@ -1,17 +1,14 @@
-"""Security settings reach both Kafka clients: faust's credentials and aiokafka's options."""
+"""Security settings reach the Kafka clients' options."""
 
-import faust
 import pytest
 from pydantic import ValidationError
 
 from router.kafka_io import client_options
 from router.settings import Settings
-from router.worker.credentials import broker_credentials
 
 
 def test_plaintext_needs_no_credentials():
     settings = Settings()
-    assert broker_credentials(settings) is None
     assert client_options(settings) == {"bootstrap_servers": "127.0.0.1:9092", "security_protocol": "PLAINTEXT"}
 
 
@@ -19,11 +16,6 @@ def test_sasl_ssl_carries_mechanism_user_password_and_tls():
     settings = Settings(kafka_bootstrap_servers="b1:9093,b2:9093", kafka_security_protocol="SASL_SSL",
                         kafka_sasl_mechanism="SCRAM-SHA-512", kafka_sasl_username="router",
                         kafka_sasl_password="s3cret")
-    credentials = broker_credentials(settings)
-    assert isinstance(credentials, faust.SASLCredentials)
-    assert credentials.username == "router" and credentials.password == "s3cret"
-    assert credentials.mechanism.value == "SCRAM-SHA-512"
-    assert credentials.ssl_context is not None
     options = client_options(settings)
     assert options["sasl_mechanism"] == "SCRAM-SHA-512"
     assert options["sasl_plain_username"] == "router" and options["sasl_plain_password"] == "s3cret"
@@ -32,13 +24,12 @@ def test_sasl_ssl_carries_mechanism_user_password_and_tls():
 
 def test_sasl_plaintext_has_no_tls():
     settings = Settings(kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="u", kafka_sasl_password="p")
-    assert broker_credentials(settings).ssl_context is None
     assert "ssl_context" not in client_options(settings)
 
 
-def test_ssl_only_is_tls_credentials():
-    settings = Settings(kafka_security_protocol="SSL")
-    assert isinstance(broker_credentials(settings), faust.SSLCredentials)
+def test_ssl_only_is_tls_without_sasl():
+    options = client_options(Settings(kafka_security_protocol="SSL"))
+    assert options["ssl_context"] is not None and "sasl_mechanism" not in options
 
 
 def test_the_password_never_shows_in_the_settings_repr():

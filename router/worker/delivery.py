@@ -1,0 +1,105 @@
+"""Producing a batch's outputs and committing its input offsets: never the offsets without the outputs."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError, ProducerFenced
+
+from router import metrics
+from router.errors import RouterError
+from router.pipeline import Message
+
+log = structlog.get_logger("router.worker")
+
+Offsets = Mapping[TopicPartition, int]
+Attempt = Callable[[], Awaitable[None]]
+
+FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.5, 10.0
+
+
+class DeliveryFailed(RouterError):
+    """A batch that could not be delivered in time: its offsets were not committed."""
+
+
+class AtLeastOnce:
+    """Sends a batch's messages in order, awaits every acknowledgement, then commits its offsets.
+
+    A failed send makes the whole batch go again, so that each thread's order holds: a queue may
+    see a copy twice, never out of order, and never misses one.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, *, timeout: float):
+        self._producer, self._consumer, self._timeout = producer, consumer, timeout
+
+    async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
+        await _with_retries(lambda: send_all(self._producer, messages), self._timeout, "send")
+        await _with_retries(lambda: self._commit(offsets), self._timeout, "commit")
+
+    async def _commit(self, offsets: Offsets) -> None:
+        try:
+            await self._consumer.commit(dict(offsets))
+        except CommitFailedError as error:
+            # The partitions moved to another worker, which reads from the last commit:
+            # the outputs are already delivered, so this costs duplicates, never a loss.
+            log.warning("batch.commit_skipped", reason=str(error))
+
+
+class ExactlyOnce:
+    """A batch's outputs and its input offsets commit in one Kafka transaction, or none of it does."""
+
+    def __init__(self, producer: AIOKafkaProducer, group_id: str, *, timeout: float):
+        self._producer, self._group_id, self._timeout = producer, group_id, timeout
+
+    async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
+        await _with_retries(lambda: self._transaction(messages, offsets), self._timeout, "transaction")
+
+    async def _transaction(self, messages: Sequence[Message], offsets: Offsets) -> None:
+        await self._producer.begin_transaction()
+        try:
+            await send_all(self._producer, messages)
+            await self._producer.send_offsets_to_transaction(dict(offsets), self._group_id)
+            await self._producer.commit_transaction()
+        except BaseException:
+            await self._abort()
+            raise
+
+    async def _abort(self) -> None:
+        try:
+            await self._producer.abort_transaction()
+        except KafkaError as error:
+            log.warning("transaction.abort_failed", reason=f"{type(error).__name__}: {error}")
+
+
+async def send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
+    """Append every message in order, then await all acknowledgements; the first failure raises.
+
+    Appending without awaiting each acknowledgement is what makes a batch fast; the producer is
+    idempotent, so its own retries cannot reorder a partition.
+    """
+    pending = [await producer.send(message.topic, message.value, key=message.key) for message in messages]
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    failure = next((result for result in results if isinstance(result, BaseException)), None)
+    if failure is not None:
+        raise failure
+
+
+async def _with_retries(attempt: Attempt, timeout: float, step: str) -> None:
+    """Run `attempt` until it succeeds; back off between tries; give up with DeliveryFailed after `timeout`."""
+    deadline = time.monotonic() + timeout
+    backoff = FIRST_BACKOFF_SECONDS
+    while True:
+        try:
+            return await attempt()
+        except ProducerFenced:
+            raise DeliveryFailed("another worker with the same instance id took over its transactions") from None
+        except KafkaError as error:
+            reason = f"{type(error).__name__}: {error}"
+        if time.monotonic() + backoff > deadline:
+            raise DeliveryFailed(f"{step} failed for {timeout:g} s: {reason}")
+        metrics.DELIVERY_RETRIES.labels(step=step).inc()
+        log.warning("batch.retrying", step=step, reason=reason, backoff_s=backoff)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
