@@ -70,7 +70,7 @@ class ExactlyOnce:
         try:
             await self._producer.abort_transaction()
         except KafkaError as error:
-            log.warning("transaction.abort_failed", reason=f"{type(error).__name__}: {error}")
+            log.warning("transaction.abort_failed", reason=describe(error))
 
 
 async def send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
@@ -96,10 +96,16 @@ async def _with_retries(attempt: Attempt, timeout: float, step: str) -> None:
         except ProducerFenced:
             raise DeliveryFailed("another worker with the same instance id took over its transactions") from None
         except KafkaError as error:
-            reason = f"{type(error).__name__}: {error}"
+            reason = describe(error)
         if time.monotonic() + backoff > deadline:
             raise DeliveryFailed(f"{step} failed for {timeout:g} s: {reason}")
         metrics.DELIVERY_RETRIES.labels(step=step).inc()
         log.warning("batch.retrying", step=step, reason=reason, backoff_s=backoff)
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+
+def describe(error: BaseException) -> str:
+    """The error's class and message, once: aiokafka's messages often start with the class name already."""
+    name, message = type(error).__name__, str(error)
+    return message if message.startswith(name) else f"{name}: {message}"

@@ -17,7 +17,7 @@ from router.kafka_io import client_options
 from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
 from router.rules import ConfigHolder
 from router.settings import Settings
-from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce
+from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, describe
 from router.worker.fault_injection import RaisingClassifier
 
 log = structlog.get_logger("router.worker")
@@ -81,7 +81,7 @@ class RoutingLoop(Service):
             while not self._stopping:
                 await self._step()
         except Exception as error:  # noqa: BLE001 - whatever stops the loop, nothing more is committed
-            reason = str(error) if isinstance(error, DeliveryFailed) else f"{type(error).__name__}: {error}"
+            reason = str(error) if isinstance(error, DeliveryFailed) else describe(error)
             metrics.WORKER_STOPS.labels(reason=type(error).__name__).inc()
             log.error("worker.stopped_without_commit", reason=reason)
             await self.crash(error)
