@@ -29,10 +29,8 @@ unit: $(INSTALLED)
 integration: $(INSTALLED)
 	deploy/with-kafka.sh $(BIN)/pytest -q tests/integration
 
-# Speed and memory figures; never part of `make test`.
+# Speed and memory figures side by side, in one run (table, then build/bench.json); never part of `make test`.
 bench: $(INSTALLED)
-	$(BIN)/python bench/bench_classify.py
-	$(BIN)/python bench/bench_replay.py
 	deploy/with-kafka.sh $(BIN)/python bench/bench_worker.py
 
 # Rebuild the shipped classifier from the seed corpus and the licence-compatible public sets.

@@ -1,90 +1,136 @@
-"""End-to-end worker throughput against the local broker: publish N mentions, time until every decision is out.
+"""`make bench`: the worker beside a plain aiokafka passthrough, its latency and memory, and the one-core figures.
 
-Starts `inbox-router worker` on topics of its own, feeds it records cycled from the shipped samples (bad
-ones included), and prints records per second from the first publish to the last decision or dead letter,
-and the worker's peak RSS. Needs a broker: `make bench` starts one.
+One run against the local broker, on realistic single-mention records (mixed sources, English and French,
+a few malformed), each process on topics and a group of its own, deleted afterwards:
+  1. the ceiling: bench/passthrough.py copying each record unchanged to as many topics as the worker writes;
+  2. the worker end to end (`inbox-router worker`), input topic to queues and decisions, same records,
+     same publisher and collector;
+  3. latency, publish to decision, at a steady offered load against a fresh worker;
+  4. the worker's peak resident memory;
+  5. classification alone and the offline replay on one core (bench_classify.py, bench_replay.py).
+Prints a table with PASS/FAIL beside each target and writes build/bench.json; exits 0 either way.
 
-    python bench/bench_worker.py [--records 50000]
+    python bench/bench_worker.py [--records 100000] [--rate 2000] [--seconds 20] [--config FILE]
 """
 
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import tempfile
 import uuid
 from pathlib import Path
 
-from bench_replay import variants
+import latency
+import processes
+from one_core import per_second
+from records import Sample, samples
+from report import machine, table, write
+from throughput import deliver, records_per_second
+from topics import count_records, delete_run_topics, phase_settings, prefixed_config
 
-from router.kafka_io import Collector, ensure_topics, publish
+from router.kafka_io import ensure_topics
 from router.settings import REPO_ROOT, Settings
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_worker(settings: Settings) -> subprocess.Popen:
-    env = {**os.environ, "INBOX_APP_ID": settings.app_id, "INBOX_INPUT_TOPIC": settings.input_topic,
-           "INBOX_DECISIONS_TOPIC": settings.decisions_topic, "INBOX_DEAD_LETTER_TOPIC": settings.dead_letter_topic,
-           "INBOX_WEB_PORT": str(settings.web_port), "INBOX_LOG_FORMAT": "json"}
-    worker = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], cwd=REPO_ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=1)
-            return worker
-        except OSError:
-            if worker.poll() is not None:
-                raise SystemExit("the worker exited during start-up") from None
-            time.sleep(0.2)
-    raise SystemExit("the worker did not start")
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-async def _measure(settings: Settings, records: list[bytes]) -> float:
-    watched = {settings.decisions_topic, settings.dead_letter_topic}
-    async with Collector(settings, watched) as collector:
-        started = time.perf_counter()
-        await publish(settings, settings.input_topic, ((None, value) for value in records))
-        received = await collector.collect(len(records), watched, timeout=600)
-        elapsed = time.perf_counter() - started
-    if len(received) < len(records):
-        raise SystemExit(f"only {len(received)} of {len(records)} outcomes arrived")
-    return elapsed
+LOGS = REPO_ROOT / "build" / "bench-logs"
+WARM_UP = 200  # records each process routes, untimed, before it is measured
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=50_000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000, help="records for the throughput runs")
+    parser.add_argument("--rate", type=float, default=2000, help="offered load of the latency run, mentions/s")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the latency run")
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "config" / "router.yaml", help="routing config")
     args = parser.parse_args()
+    host = machine()  # before the one-core figures pin this process to one core
+    steady = int(args.rate * args.seconds)
     run = f"bench-{uuid.uuid4().hex[:8]}"
-    settings = Settings(app_id=run, input_topic=f"{run}.mentions", decisions_topic=f"{run}.decisions",
-                        dead_letter_topic=f"{run}.dead-letter", web_port=_free_port())
-    # One outcome per record: keep only single-mention records so the count to wait for is exact.
-    records = [value for value in variants(args.records * 2) if b'"entry"' not in value][: args.records]
-    asyncio.run(ensure_topics(settings, [settings.input_topic]))
-    worker = _start_worker(settings)
-    try:
-        elapsed = asyncio.run(_measure(settings, records))
-        rss = _peak_rss_mib(worker.pid)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-    print(f"worker end to end: {len(records):,} records in {elapsed:.1f} s = {len(records) / elapsed:,.0f} records/s"
-          f" (publish, route, produce, collect); worker peak RSS {rss:.0f} MiB")
+    print(f"{run}: preparing {args.records:,} records, then worker, passthrough, latency, classify, replay", flush=True)
+    pool = samples(max(args.records, steady) + WARM_UP)
+    records, warm = pool[: args.records], [sample.value for sample in pool[-WARM_UP:]]
+    with tempfile.TemporaryDirectory(prefix=f"{run}-") as tmp:
+        try:
+            figures = _kafka_figures(run, Path(tmp), args.config, records, warm, pool[:steady], args.rate)
+        finally:
+            asyncio.run(delete_run_topics(Settings(), run))
+    figures |= _one_core_figures(args.records)
+    figures |= {"records": len(records), "malformed": sum(s.mention_id is None for s in records), "machine": host,
+                "config": os.path.relpath(args.config, REPO_ROOT)}
+    print(table(figures))
+    print(f"wrote {write(figures).relative_to(REPO_ROOT)}")
+
+
+def _kafka_figures(run: str, tmp: Path, config: Path, records: list[Sample], warm: list[bytes],
+                   steady: list[Sample], rate: float) -> dict:
+    config, queues = prefixed_config(config, run, tmp)
+    values = [sample.value for sample in records]
+
+    def settings(phase: str) -> Settings:
+        return phase_settings(f"{run}-{phase}", config, tmp / "data", processes.free_port())
+
+    worker_per_s, worker_rss, fanout = _worker_throughput(settings("worker"), queues, values, warm)
+    print(f"worker: {worker_per_s:,.0f} records/s, {fanout:.2f} outputs per record", flush=True)
+    copies = max(2, round(fanout))  # at least a queue copy and a decision
+    ceiling_per_s, ceiling_rss = _passthrough_throughput(settings("passthrough"), copies, values, warm)
+    print(f"passthrough: {ceiling_per_s:,.0f} records/s, {copies} outputs per record", flush=True)
+    steady_latency, latency_rss = _worker_latency(settings("latency"), queues, steady, warm, rate)
+    print(f"latency: p99 {steady_latency.p99_ms:.0f} ms at {steady_latency.offered_per_s:,.0f}/s", flush=True)
+    return {
+        "passthrough_per_s": round(ceiling_per_s, 1),
+        "worker_per_s": round(worker_per_s, 1),
+        "ratio": round(worker_per_s / ceiling_per_s, 3),
+        "latency_ms": {"p50": round(steady_latency.p50_ms, 1), "p95": round(steady_latency.p95_ms, 1),
+                       "p99": round(steady_latency.p99_ms, 1)},
+        "latency": {"offered_per_s": round(steady_latency.offered_per_s, 1), "decisions": steady_latency.decisions},
+        "rss_mb": round(max(worker_rss, latency_rss), 1),
+        "worker_outputs_per_record": round(fanout, 3),
+        "passthrough": {"outputs_per_record": copies, "rss_mb": round(ceiling_rss, 1)},
+    }
+
+
+def _worker_throughput(settings: Settings, queues: set[str], values: list[bytes],
+                       warm: list[bytes]) -> tuple[float, float, float]:
+    """Records per second, peak RSS, and how many records the worker wrote per input record."""
+    outputs = queues | {settings.decisions_topic, settings.dead_letter_topic}
+    asyncio.run(ensure_topics(settings, outputs | {settings.input_topic}))
+    with processes.worker(settings, LOGS / "worker.log") as worker:
+        per_s = asyncio.run(records_per_second(settings, _outcomes(settings), values, warm))
+        rss = processes.peak_rss_mib(worker.pid)
+    return per_s, rss, asyncio.run(count_records(settings, outputs)) / (len(values) + len(warm))
+
+
+def _passthrough_throughput(settings: Settings, copies: int, values: list[bytes],
+                            warm: list[bytes]) -> tuple[float, float]:
+    # The last output stands for the decision: one record on it per input, as the worker's decisions are.
+    outputs = [f"{settings.app_id}.queue-{n}" for n in range(1, copies)] + [settings.decisions_topic]
+    asyncio.run(ensure_topics(settings, [settings.input_topic, *outputs]))
+    with processes.passthrough(settings, outputs, LOGS / "passthrough.log") as passthrough:
+        per_s = asyncio.run(records_per_second(settings, {settings.decisions_topic}, values, warm))
+        return per_s, processes.peak_rss_mib(passthrough.pid)
+
+
+def _worker_latency(settings: Settings, queues: set[str], steady: list[Sample], warm: list[bytes],
+                    rate: float) -> tuple[latency.Latency, float]:
+    """Latency of a fresh worker, one that carries no backlog from the throughput run."""
+    asyncio.run(ensure_topics(settings, queues | _outcomes(settings) | {settings.input_topic}))
+    with processes.worker(settings, LOGS / "worker-latency.log") as worker:
+        asyncio.run(deliver(settings, _outcomes(settings), warm))
+        measured = asyncio.run(latency.measure(settings, steady, rate))
+        return measured, processes.peak_rss_mib(worker.pid)
+
+
+def _outcomes(settings: Settings) -> set[str]:
+    """Where the worker writes exactly one record per input record: a decision or a dead letter."""
+    return {settings.decisions_topic, settings.dead_letter_topic}
+
+
+def _one_core_figures(records: int) -> dict:
+    classify = per_second("bench_classify")
+    print(f"classify: {classify:,.0f} mentions/s", flush=True)
+    replay = per_second("bench_replay", mentions=records)
+    print(f"replay: {replay:,.0f} mentions/s", flush=True)
+    return {"classify_per_s": round(classify, 1), "replay_per_s": round(replay, 1),
+            "replay_over_classify": round(replay / classify, 3)}
 
 
 if __name__ == "__main__":

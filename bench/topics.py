@@ -1,0 +1,62 @@
+"""The topics of one bench run: all named after the run, counted at the end, and deleted afterwards."""
+
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from ruamel.yaml import YAML
+
+from router.kafka_io import client_options, ensure_topics
+from router.rules import load_config
+from router.settings import Settings
+
+
+def phase_settings(phase: str, config: Path, data_dir: Path, web_port: int) -> Settings:
+    """Settings for one process under test: a group and input, decision and dead-letter topics of its own."""
+    return Settings(app_id=phase, input_topic=f"{phase}.mentions", decisions_topic=f"{phase}.decisions",
+                    dead_letter_topic=f"{phase}.dead-letter", config_path=config, data_dir=data_dir,
+                    web_port=web_port, log_format="json")
+
+
+def prefixed_config(source: Path, prefix: str, folder: Path) -> tuple[Path, set[str]]:
+    """A copy of a routing config whose queues are `prefix.<queue>`, and those queues.
+
+    The bench then leaves the shared broker's real department queues alone, and can delete what it wrote.
+    """
+    yaml = YAML()
+    doc = yaml.load(source)
+    units = list((doc.get("business_units") or {}).values())  # dandelion: each unit's hub and its own spokes
+    for section in filter(None, [doc.get("departments"), doc.get("topics"), *units,
+                                 *(unit.get("departments") for unit in units)]):
+        for name, topic in section.items():
+            if isinstance(topic, str):  # a queue; a unit's accounts and departments are maps
+                section[name] = f"{prefix}.{topic}"
+    path = folder / source.name
+    yaml.dump(doc, path)
+    return path, load_config(path).topics()
+
+
+async def count_records(settings: Settings, topics: set[str]) -> int:
+    """How many records the topics hold: the sum of their end offsets (they are new, so they start at 0)."""
+    partitions = [TopicPartition(topic, number)
+                  for topic, numbers in (await ensure_topics(settings, topics)).items() for number in numbers]
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def delete_run_topics(settings: Settings, prefix: str) -> list[str]:
+    """Deletes the topics named after this run, and only those."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        ours = sorted(name for name in await admin.list_topics() if name.startswith(f"{prefix}-")
+                      or name.startswith(f"{prefix}."))
+        if ours:
+            await admin.delete_topics(ours)
+        return ours
+    finally:
+        await admin.close()
