@@ -15,6 +15,14 @@
 #   KAFKA_START_TIMEOUT    seconds `start` waits         (default: 60)
 #   KAFKA_HEAP_OPTS        broker JVM heap (default: -Xms256m -Xmx512m)
 #   JAVA_HOME              optional; otherwise `java` from PATH
+#   KAFKA_LIBS_DIR         jars of another KAFKA_HOME, used as they are, so that a
+#                          second broker needs no download (default: $KAFKA_HOME/libs)
+#   KAFKA_EXTRA_PROPERTIES file appended to the rendered server.properties (same
+#                          placeholders; a key it repeats overrides the template's)
+#   KAFKA_ADD_SCRAM        SCRAM users created when the storage is first formatted,
+#                          one 'SCRAM-SHA-512=[name=USER,password=PASSWORD]' per line
+#   KAFKA_CLIENT_CONFIG    client properties for the tools (--command-config), when
+#                          the listener on KAFKA_PORT is not PLAINTEXT
 #
 # Layout under $KAFKA_HOME:
 #   libs/                  flat classpath resolved from pom.xml (kept by `clean`)
@@ -35,13 +43,21 @@ KAFKA_TOPIC_PARTITIONS="${KAFKA_TOPIC_PARTITIONS:-4}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 
-LIBS_DIR="$KAFKA_HOME/libs"
+KAFKA_LIBS_DIR="${KAFKA_LIBS_DIR:-}"
+KAFKA_EXTRA_PROPERTIES="${KAFKA_EXTRA_PROPERTIES:-}"
+KAFKA_ADD_SCRAM="${KAFKA_ADD_SCRAM:-}"
+KAFKA_CLIENT_CONFIG="${KAFKA_CLIENT_CONFIG:-}"
+
+LIBS_DIR="${KAFKA_LIBS_DIR:-$KAFKA_HOME/libs}"
 PID_FILE="$KAFKA_HOME/kafka.pid"
 DATA_DIR="$KAFKA_HOME/data"
 LOG_DIR="$DATA_DIR/logs"
 PROPS_FILE="$DATA_DIR/server.properties"
 CLUSTER_ID_FILE="$DATA_DIR/cluster.id"
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
+# How the tools reach the broker: its client security too, when it has some.
+TOOL_CONNECTION=(--bootstrap-server "$BOOTSTRAP")
+[[ -z "$KAFKA_CLIENT_CONFIG" ]] || TOOL_CONNECTION+=(--command-config "$KAFKA_CLIENT_CONFIG")
 
 POM="$SCRIPT_DIR/pom.xml"
 PROPS_TEMPLATE="$SCRIPT_DIR/server.properties"
@@ -80,7 +96,13 @@ require_java() {
 
 # Kafka wire-protocol probe, no JVM needed: send ApiVersions v0 with
 # correlation id 0x4b41 and expect it back in the response header.
+# The probe speaks PLAINTEXT: behind TLS or SASL (KAFKA_CLIENT_CONFIG) it only
+# checks that the port is open, and `start` then waits for the tools to answer.
 broker_answers() {
+  if [[ -n "$KAFKA_CLIENT_CONFIG" ]]; then
+    port_open "$KAFKA_PORT"
+    return
+  fi
   local reply
   reply="$(
     exec 2>/dev/null
@@ -121,6 +143,11 @@ pom_stamp() {
 }
 
 ensure_libs() {
+  if [[ -n "$KAFKA_LIBS_DIR" ]]; then
+    # Borrowed jars are never re-resolved: another broker may be running on them.
+    ls "$LIBS_DIR"/kafka_2.13-*.jar >/dev/null 2>&1 || die "no Kafka jars in KAFKA_LIBS_DIR=$LIBS_DIR"
+    return 0
+  fi
   local stamp_file="$LIBS_DIR/.resolved" want
   want="$(pom_stamp)"
   if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" ]]; then
@@ -151,12 +178,16 @@ ensure_libs() {
 
 render_props() {
   mkdir -p "$DATA_DIR" "$LOG_DIR"
-  local tmp="$PROPS_FILE.tmp.$$" data_esc
+  local tmp="$PROPS_FILE.tmp.$$" data_esc sources=("$PROPS_TEMPLATE")
+  if [[ -n "$KAFKA_EXTRA_PROPERTIES" ]]; then
+    [[ -r "$KAFKA_EXTRA_PROPERTIES" ]] || die "cannot read KAFKA_EXTRA_PROPERTIES=$KAFKA_EXTRA_PROPERTIES"
+    sources+=("$KAFKA_EXTRA_PROPERTIES")
+  fi
   data_esc="$(printf '%s' "$DATA_DIR" | sed 's/[\\&|]/\\&/g')"
-  sed -e "s|\${KAFKA_PORT}|$KAFKA_PORT|g" \
+  # The template may lack a final newline; awk ends every line so the extra file starts on its own.
+  awk 1 "${sources[@]}" | sed -e "s|\${KAFKA_PORT}|$KAFKA_PORT|g" \
       -e "s|\${KAFKA_CONTROLLER_PORT}|$KAFKA_CONTROLLER_PORT|g" \
-      -e "s|\${KAFKA_DATA_DIR}|$data_esc|g" \
-      "$PROPS_TEMPLATE" >"$tmp"
+      -e "s|\${KAFKA_DATA_DIR}|$data_esc|g" >"$tmp"
   mv "$tmp" "$PROPS_FILE"
 }
 
@@ -169,11 +200,14 @@ ensure_formatted() {
     [[ -s "$CLUSTER_ID_FILE.tmp" ]] || die "StorageTool random-uuid printed nothing"
     mv "$CLUSTER_ID_FILE.tmp" "$CLUSTER_ID_FILE"
   fi
-  local cid
+  local cid spec scram=()
   cid="$(cat "$CLUSTER_ID_FILE")"
+  while IFS= read -r spec; do
+    [[ -z "$spec" ]] || scram+=(--add-scram "$spec")
+  done <<<"$KAFKA_ADD_SCRAM"
   log "formatting storage (cluster id $cid)"
   run_tool kafka.tools.StorageTool format --standalone --ignore-formatted \
-    -t "$cid" -c "$PROPS_FILE" >"$LOG_DIR/format.out" 2>&1 || {
+    -t "$cid" -c "$PROPS_FILE" "${scram[@]}" >"$LOG_DIR/format.out" 2>&1 || {
       cat "$LOG_DIR/format.out" >&2
       die "storage format failed"
     }
@@ -201,7 +235,7 @@ show_log_tail() {
 }
 
 topics_list() {
-  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list
+  run_tool org.apache.kafka.tools.TopicCommand "${TOOL_CONNECTION[@]}" --list
 }
 
 cmd_status() {
@@ -325,7 +359,7 @@ cmd_topics() {
       log "topic $name exists"
       continue
     fi
-    run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    run_tool org.apache.kafka.tools.TopicCommand "${TOOL_CONNECTION[@]}" \
       --create --if-not-exists --topic "$name" \
       --partitions "$KAFKA_TOPIC_PARTITIONS" --replication-factor 1 >/dev/null
     log "topic $name created ($KAFKA_TOPIC_PARTITIONS partitions)"
