@@ -5,19 +5,22 @@ import asyncio
 from pathlib import Path
 
 import structlog
-from aiokafka.errors import KafkaError
+from aiokafka.conn import collect_hosts, create_conn
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from mode import Worker
 
 from router.classify.model import Classifier
 from router.errors import RouterError
-from router.kafka_io import ensure_topics
+from router.kafka_io import client_options, ensure_topics
 from router.logs import configure_logging
 from router.rules import ConfigHolder
-from router.settings import get_settings
+from router.settings import Settings, get_settings
 from router.worker.app import create_app, worker_topics
 
 NAME = "worker"
 HELP = "Route mentions from Kafka to department queues until stopped (settings from INBOX_* variables)."
+# How long each bootstrap server may take to say why it refuses the worker, once the worker could not start.
+DIAGNOSIS_SECONDS = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +38,12 @@ def run(args: argparse.Namespace) -> int:
         holder = ConfigHolder(settings.config_path)
         # Before faust joins the group: a source topic missing at that moment is left unassigned.
         asyncio.run(ensure_topics(settings, worker_topics(settings, holder)))
+    except KafkaConnectionError as error:
+        # aiokafka's bootstrap error says only that no server would do: ask them why (a wrong password, an
+        # untrusted certificate, nothing listening), so that the line an operator reads names the cause.
+        refusals = asyncio.run(_refusals(settings))
+        log.error("worker.refused_to_start", error=f"cannot connect to Kafka: {refusals or error}")
+        return 2
     except (RouterError, KafkaError, OSError) as error:
         log.error("worker.refused_to_start", error=str(error))
         return 2
@@ -45,3 +54,20 @@ def run(args: argparse.Namespace) -> int:
     Worker(app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False,
            redirect_stdouts=False).execute_from_commandline()
     return 0
+
+
+async def _refusals(settings: Settings) -> str:
+    """Why each bootstrap server refuses the worker, in the broker's or TLS's words (which never hold the password)."""
+    options = {name: value for name, value in client_options(settings).items() if name != "bootstrap_servers"}
+
+    async def ask(host: str, port: int) -> str | None:
+        try:
+            connection = await asyncio.wait_for(create_conn(host, port, **options), DIAGNOSIS_SECONDS)
+        except (KafkaError, OSError, asyncio.TimeoutError) as error:
+            return f"{host}:{port}: {str(error) or type(error).__name__}"
+        connection.close()
+        return None
+
+    hosts = collect_hosts(settings.kafka_bootstrap_servers, randomize=False)
+    answers = await asyncio.gather(*(ask(host, port) for host, port, _ in hosts))
+    return "; ".join(answer for answer in answers if answer)

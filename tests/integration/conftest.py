@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from router.settings import Settings
 
@@ -54,17 +55,32 @@ def worker_settings(bootstrap_servers, tmp_path) -> Settings:
     )
 
 
+def _worker_environment(settings: Settings) -> dict[str, str]:
+    """The environment that gives a worker process these settings, the SASL password in clear."""
+    env = {**os.environ, "INBOX_LOG_FORMAT": "json"}
+    for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is not None:
+            env[f"INBOX_{name.upper()}"] = str(value)
+    return env
+
+
+@pytest.fixture
+def worker_environment():
+    """Factory: the INBOX_* environment of a worker process with the given settings."""
+    return _worker_environment
+
+
 @pytest.fixture
 def start_worker(tmp_path):
     """Factory: start `inbox-router worker` with the given settings; stopped at teardown."""
     processes = []
 
     def start(settings: Settings) -> subprocess.Popen:
-        env = {**os.environ, "INBOX_LOG_FORMAT": "json"}
-        env.update({f"INBOX_{name.upper()}": str(value) for name, value in settings.model_dump().items()
-                    if value is not None and not name.startswith("kafka_s")})
         log = open(tmp_path / f"worker-{len(processes)}.log", "w")
-        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], cwd=REPO, env=env,
+        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], cwd=REPO,
+                                   env=_worker_environment(settings),
                                    stdout=log, stderr=subprocess.STDOUT)
         processes.append((process, log))
         _wait_until_serving(process, settings.web_port, Path(log.name))
