@@ -1,6 +1,8 @@
 """Raw Kafka record bytes to validated mentions, or an InvalidMention saying why not."""
 
 import json
+import math
+import sys
 
 from pydantic import ValidationError
 
@@ -9,6 +11,9 @@ from router.mentions.model import Mention
 from router.mentions.native import normalise
 
 MAX_RECORD_BYTES = 64 * 1024
+# Native payloads nest five levels. Far deeper, the parser and pydantic's serialiser (255 levels) run out of
+# stack, and the writers downstream would fail on a mention decoding had accepted.
+MAX_DEPTH = 64
 
 
 def decode_record(raw: bytes) -> list[Mention]:
@@ -21,10 +26,7 @@ def decode_record(raw: bytes) -> list[Mention]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidMention(f"invalid UTF-8: undecodable byte at offset {error.start}") from None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidMention(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
+    payload = _parse(text, raw)
     if not isinstance(payload, dict):
         raise InvalidMention(f"invalid mention: expected a JSON object, got {type(payload).__name__}")
     if b"\\u" in raw:
@@ -33,6 +35,44 @@ def decode_record(raw: bytes) -> list[Mention]:
     if not mentions:
         raise InvalidMention("no mention in payload: a webhook without any comment")
     return mentions
+
+
+def _parse(text: str, raw: bytes) -> object:
+    try:
+        payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as error:
+        raise InvalidMention(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
+    except RecursionError:  # the C parser guards its stack; the record nests thousands of levels
+        raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # the parser's only other error: an integer longer than Python will convert
+        raise InvalidMention(f"invalid JSON: an integer has more than {sys.get_int_max_str_digits()} digits") from None
+    # Every level opens a bracket: counting them in C spares the walk to all but bracket-heavy records.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(payload, MAX_DEPTH):
+        raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+    return payload
+
+
+def _refuse_constant(name: str) -> float:
+    """NaN and Infinity are not JSON; written out again they would break every strict reader downstream."""
+    raise InvalidMention(f"invalid JSON: {name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):  # 1e400 parses as infinity, which JSON cannot write back
+        raise InvalidMention("invalid JSON: a number is out of the range of a double")
+    return value
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels; level by level, so no depth exhausts the stack."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, dict | list)]
+        if not level:
+            return False
+    return True
 
 
 def _refuse_lone_surrogates(payload: dict) -> None:

@@ -32,7 +32,9 @@ class Mention(BaseModel):
     created_at: AwareDatetime
     author: Author | None = None
     lang: str | None = None
-    account: str | None = None
+    # A webhook copies its page id into each of its comments: bounded, so that one record of 64 KiB
+    # cannot multiply into megabytes of deliveries.
+    account: str | None = Field(default=None, max_length=1000)
     business_unit: str | None = None
     rating: int | None = Field(default=None, ge=1, le=5)
     thread_id: str | None = None

@@ -3,6 +3,8 @@
 from datetime import datetime, timezone
 from typing import Any
 
+from router.errors import InvalidMention
+
 Payload = dict[str, Any]
 
 
@@ -32,10 +34,11 @@ def _is_tripadvisor_review(payload: Payload) -> bool:
 def _from_x_tweet(payload: Payload) -> Payload:
     """X API v2: the tweet in `data`, its author in `includes.users`."""
     tweet = payload["data"]
-    users = {u.get("id"): u for u in payload.get("includes", {}).get("users", []) if isinstance(u, dict)}
-    user = users.get(tweet.get("author_id"), {})
+    users = [u for u in _list(_dict(payload.get("includes")).get("users")) if isinstance(u, dict)]
+    # Compared, not hashed: an id may be any JSON value, lists included.
+    user = next((u for u in users if u.get("id") == tweet.get("author_id")), {})
     handle = user.get("username")
-    mentioned = [m.get("username") for m in tweet.get("entities", {}).get("mentions", [])]
+    mentioned = [m.get("username") for m in _list(_dict(tweet.get("entities")).get("mentions")) if isinstance(m, dict)]
     return _drop_none(
         {
             "id": tweet.get("id"),
@@ -50,7 +53,7 @@ def _from_x_tweet(payload: Payload) -> Payload:
                 {
                     "id": tweet.get("author_id"),
                     "handle": handle,
-                    "followers": user.get("public_metrics", {}).get("followers_count"),
+                    "followers": _dict(user.get("public_metrics")).get("followers_count"),
                     "verified": user.get("verified"),
                 }
             ),
@@ -62,22 +65,22 @@ def _from_facebook_webhook(payload: Payload) -> list[Payload]:
     """Graph API page webhook: one mention per comment change; other changes carry no mention."""
     mentions = []
     for entry in payload["entry"]:
-        for change in entry.get("changes", []) if isinstance(entry, dict) else []:
-            value = change.get("value", {}) if isinstance(change, dict) else {}
+        for change in _list(entry.get("changes")) if isinstance(entry, dict) else []:
+            value = _dict(change.get("value")) if isinstance(change, dict) else {}
             if value.get("item") == "comment" and value.get("verb", "add") == "add":
                 mentions.append(_from_facebook_comment(entry.get("id"), value))
     return mentions
 
 
 def _from_facebook_comment(page_id: Any, value: Payload) -> Payload:
-    author = value.get("from") or {}
+    author = _dict(value.get("from"))
     return _drop_none(
         {
             "id": value.get("comment_id"),
             "source": "facebook",
             "text": value.get("message"),
             "created_at": _unix_to_rfc3339(value.get("created_time")),
-            "account": str(page_id) if page_id is not None else None,
+            "account": _as_str(page_id),
             "thread_id": value.get("post_id"),
             "author": _drop_none({"id": author.get("id"), "handle": author.get("name")}),
         }
@@ -86,7 +89,7 @@ def _from_facebook_comment(page_id: Any, value: Payload) -> Payload:
 
 def _from_tripadvisor_review(payload: Payload) -> Payload:
     """Content API review: the title leads the text, as readers see it."""
-    user = payload.get("user") or {}
+    user = _dict(payload.get("user"))
     title, body = payload.get("title"), payload.get("text")
     text = f"{title}\n{body}" if isinstance(title, str) and isinstance(body, str) and title else body
     return _drop_none(
@@ -108,13 +111,26 @@ def _from_tripadvisor_review(payload: Payload) -> Payload:
 def _unix_to_rfc3339(value: Any) -> Any:
     """Graph API webhooks send Unix seconds; anything else is left for validation to judge."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+        except (OverflowError, OSError, ValueError):
+            # Not handed on as a number: pydantic would read a large one as milliseconds, another date.
+            raise InvalidMention("invalid mention: created_at: Unix time out of range") from None
     return value
 
 
 def _as_str(value: Any) -> Any:
     """Platform ids are numbers in some payloads; the canonical schema keeps ids as strings."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _dict(value: Any) -> Payload:
+    """A nested object, or an empty one when the payload holds anything else there: its fields count as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _drop_none(fields: Payload) -> Payload:
