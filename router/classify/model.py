@@ -11,6 +11,9 @@ from router.classify.labels import LABELS, Classification
 from router.errors import ModelError
 
 DEFAULT_THRESHOLD = 0.5
+# Vectorising takes about 150 bytes per character of text: chunks this size keep a batch of the
+# longest mentions within tens of megabytes, while a batch of tweets still goes in one call.
+CHUNK_CHARACTERS = 128 * 1024
 
 
 def default_model_dir() -> Path:
@@ -46,7 +49,7 @@ class Classifier:
         """Rows of probabilities, columns in the order of `labels`."""
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)))
-        return self._pipeline.predict_proba(list(texts))
+        return np.vstack([self._pipeline.predict_proba(chunk) for chunk in _chunks(texts, CHUNK_CHARACTERS)])
 
     def classify(self, texts: Sequence[str]) -> list[Classification]:
         """One Classification per text, in order."""
@@ -61,3 +64,16 @@ class Classifier:
     def is_low_confidence(self, result: Classification) -> bool:
         """Below the threshold the label stands but the mention should go to triage."""
         return result.confidence < self.threshold
+
+
+def _chunks(texts: Sequence[str], budget: int) -> list[list[str]]:
+    """Consecutive runs of texts of at most `budget` characters each (a longer text goes alone)."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for text in texts:
+        if chunks[-1] and size + len(text) > budget:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(text)
+        size += len(text)
+    return chunks

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import hashlib
 import json
 from collections import defaultdict
 
@@ -75,9 +76,10 @@ async def test_each_record_lands_exactly_where_its_routing_says(worker_settings,
         assert sorted(delivered[decision["mention_id"]]) == sorted(routing["queues"])
     assert set(delivered) == set(owners)
 
-    by_original = {base64.b64decode(d["original"]): d for d in dead}
+    by_hash = {d["original_sha256"]: d for d in dead}
     for raw, reason in MALFORMED:
-        letter = by_original[raw]
+        letter = by_hash[hashlib.sha256(raw).hexdigest()]
+        assert raw.startswith(base64.b64decode(letter["original"])) and letter["original_bytes"] == len(raw)
         assert letter["reason"].startswith(reason)
         assert letter["topic"] == worker_settings.input_topic
         assert letter["partition"] >= 0 and letter["offset"] >= 0

@@ -9,7 +9,7 @@ import pytest
 from router.classify import artifact
 from router.classify.corpus import Labelled, read_labelled
 from router.classify.labels import LABELS, Classification
-from router.classify.model import Classifier, default_model_dir
+from router.classify.model import CHUNK_CHARACTERS, Classifier, default_model_dir
 from router.classify.training import train
 from router.errors import ModelError
 
@@ -161,3 +161,12 @@ def test_the_shipped_model_knows_every_label():
 @pytest.mark.parametrize(("text", "label"), CHECK_SET)
 def test_the_shipped_model_gets_the_check_set_right(shipped, text, label):
     assert shipped.classify([text])[0].label == label
+
+
+def test_long_texts_are_classified_in_chunks_with_the_same_results():
+    classifier = Classifier.load()
+    texts = ["refund my cancelled flight " * 3000, "are you hiring cooks?", "price of a suite " * 4000, "hello"]
+    assert sum(map(len, texts)) > CHUNK_CHARACTERS  # more than one chunk
+    together = classifier.probabilities(texts)
+    alone = np.vstack([classifier.probabilities([text]) for text in texts])
+    np.testing.assert_allclose(together, alone)

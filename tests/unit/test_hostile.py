@@ -125,8 +125,6 @@ def test_routing_the_biggest_decoded_records_takes_memory_proportional_to_their_
     assert _peak_bytes(router, raw) < CLASSIFIER_BYTES_PER_TEXT_BYTE * len(raw)
 
 
-@pytest.mark.xfail(strict=True, reason="route_batch classifies a whole batch in one call, so its memory grows with "
-                                       "the batch: the worker's 500-record batches of 64 KiB mentions need ~5 GB")
 def test_a_batch_of_the_largest_mentions_takes_memory_independent_of_the_batch_size(router):
     [largest] = [hostile for hostile in CORPUS if hostile.name == "size-text-at-limit"]
     raw = largest.value()
