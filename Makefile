@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: install run test unit integration bench kafka kafka-stop model clean
+.PHONY: install run test unit integration test-faults bench kafka kafka-stop model clean
 
 install: $(INSTALLED)
 
@@ -28,6 +28,10 @@ unit: $(INSTALLED)
 
 integration: $(INSTALLED)
 	deploy/with-kafka.sh $(BIN)/pytest -q tests/integration
+
+# kill -9, a broker outage, a rebalance, SIGTERM and poison records, with the figures printed (-s).
+test-faults: $(INSTALLED)
+	deploy/with-kafka.sh $(BIN)/pytest -q -m faults -s tests/integration
 
 # Speed and memory figures side by side, in one run (table, then build/bench.json); never part of `make test`.
 bench: $(INSTALLED)

@@ -88,10 +88,15 @@ async def publish(settings: Settings, topic: str, records: Iterable[tuple[bytes 
 
 
 class Collector:
-    """Reads what lands on some topics from the moment it starts, without a consumer group."""
+    """Reads what lands on some topics from the moment it starts, without a consumer group.
 
-    def __init__(self, settings: Settings, topics: Iterable[str]):
-        self._consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    `isolation_level="read_committed"` shows only what committed transactions wrote, as a downstream
+    consumer of an exactly-once worker would see it.
+    """
+
+    def __init__(self, settings: Settings, topics: Iterable[str], *, isolation_level: str = "read_uncommitted"):
+        self._consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False,
+                                          isolation_level=isolation_level)
         self._topics = sorted(set(topics))
         self._settings = settings
 

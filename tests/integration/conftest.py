@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -29,6 +30,12 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def free_port():
+    """Factory: a local TCP port nothing listens on, e.g. for a second worker's web server."""
+    return _free_port
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +81,11 @@ def worker_environment():
 
 @pytest.fixture
 def start_worker(tmp_path):
-    """Factory: start `inbox-router worker` with the given settings; stopped at teardown."""
+    """Factory: start `inbox-router worker` with the given settings; stopped at teardown.
+
+    Starting it again with the same settings restarts the same worker (same group, same instance id),
+    e.g. after `process.kill()`; each start writes its own log in the test's temporary path.
+    """
     processes = []
 
     def start(settings: Settings) -> subprocess.Popen:
@@ -97,13 +108,57 @@ def start_worker(tmp_path):
 
 
 def _wait_until_serving(process: subprocess.Popen, port: int, log: Path, timeout: float = 90) -> None:
+    """Until /ready answers 200 (partitions assigned), or /metrics does on a worker that has no /ready."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1)
             return
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return  # serving, but no readiness page to wait for
+            time.sleep(0.3)
         except OSError:
             time.sleep(0.3)
     pytest.fail(f"worker not serving after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+class PrivateBroker:
+    """A single-node broker of the test's own, started and stopped by deploy/kafka/kafka.sh on the shared jars."""
+
+    def __init__(self, home: Path):
+        self.port = _free_port()
+        self.bootstrap_servers = f"127.0.0.1:{self.port}"
+        self._env = {
+            **os.environ,
+            "KAFKA_HOME": str(home),
+            "KAFKA_LIBS_DIR": str(Path(os.environ.get("KAFKA_HOME", REPO / ".kafka")) / "libs"),  # no download
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_START_TIMEOUT": "150",  # a busy two-core machine may take over a minute
+        }
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    def _run(self, command: str) -> None:
+        done = subprocess.run([str(REPO / "deploy" / "kafka" / "kafka.sh"), command], env=self._env,
+                              capture_output=True, text=True, timeout=240)
+        if done.returncode:
+            pytest.fail(f"kafka.sh {command} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+    """A broker only this test uses, so that it may stop and start it; stopped at teardown."""
+    broker = PrivateBroker(tmp_path / "kafka")
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()  # also after a failed start: kafka.sh leaves a broker that is slow to get ready running
