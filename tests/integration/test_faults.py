@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -229,6 +229,14 @@ def publishing(settings: Settings, values: Iterable[bytes], rate: float | None =
     return asyncio.create_task(publish(settings, settings.input_topic, ((None, value) for value in values), rate))
 
 
+def _until(stop: asyncio.Event, values: Iterable[bytes]) -> Iterator[bytes]:
+    """`values` until `stop` is set."""
+    for value in values:
+        if stop.is_set():
+            return
+        yield value
+
+
 def with_settings(settings: Settings, **changes: object) -> Settings:
     return settings.model_copy(update=changes)
 
@@ -306,22 +314,25 @@ async def test_broker_down_for_20_seconds(private_broker, worker_settings, start
 async def test_second_worker_joins_and_first_leaves(worker_settings, start_worker, free_port):
     first = with_settings(worker_settings, instance_id=f"{worker_settings.app_id}-a")
     second = with_settings(first, instance_id=f"{worker_settings.app_id}-b", web_port=free_port())
-    mentions = realistic_mentions(10_000, first.app_id)
+    mentions = realistic_mentions(15_000, first.app_id)
     values = list(mentions.values())
     async with Watch("join-and-leave at_least_once", first) as watch:
         leaving = await watch.meanwhile(start_worker, first)
-        await publishing(first, values[:4_000])
-        await watch.until(1_500, "a second worker joins", leaving)
-        # Arriving, paced, while the second worker joins and the first leaves; what comes after, the second
-        # routes alone.
-        feed = publishing(first, values[4_000:9_000], rate=300)
+        await publishing(first, values[:3_000])
+        await watch.until(1_000, "a second worker joins", leaving)
+        # Mentions keep arriving, paced, while the second worker joins and the first leaves, however long
+        # either takes; the rest comes at once, for the second worker alone.
+        left = asyncio.Event()
+        trickle = publishing(first, _until(left, values[3_000:]), rate=250)
         staying = await watch.meanwhile(start_worker, second)
         watch.note("second worker ready")
-        await watch.until(watch.decided() + 1_000, "the first worker leaves", staying)
+        await watch.until(min(watch.decided() + 1_000, len(mentions)), "the first worker leaves", staying)
         code, seconds = await sigterm(watch, leaving)
         watch.note(f"first worker exited with {code} {seconds:.1f} s after SIGTERM")
-        await feed
-        await publishing(first, values[9_000:])
+        await watch.poll(2.0)
+        left.set()
+        trickled = await trickle
+        await publishing(first, values[3_000 + trickled:])
         await watch.settle(mentions, staying)
         figures = watch.account(mentions, first_exit=code)
     assert figures.lost == 0
