@@ -18,10 +18,42 @@ Offsets = Mapping[TopicPartition, int]
 Attempt = Callable[[], Awaitable[None]]
 
 FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.5, 10.0
+CLOSE_SECONDS = 5.0
 
 
 class DeliveryFailed(RouterError):
     """A batch that could not be delivered in time: its offsets were not committed."""
+
+
+class Producer:
+    """The producer in use, replaced by a new one after a failed batch.
+
+    An idempotent producer whose batch failed can stay stuck on the broker's sequence numbers
+    (OutOfOrderSequenceNumber after a broker restart); a new one starts a new sequence, and a new
+    transactional one fences and aborts what the old one left open.
+    """
+
+    def __init__(self, make: Callable[[], AIOKafkaProducer]):
+        self._make = make
+        self._producer: AIOKafkaProducer | None = None
+
+    async def get(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self._make()
+            await producer.start()  # a broker that is down raises here, and the batch is tried again
+            self._producer = producer
+        return self._producer
+
+    async def reset(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:  # it flushes what it holds first: bounded, since the broker may be the trouble
+                await asyncio.wait_for(producer.stop(), CLOSE_SECONDS)
+            except (asyncio.TimeoutError, KafkaError) as error:
+                log.warning("producer.close_failed", reason=describe(error))
+
+    async def stop(self) -> None:
+        await self.reset()
 
 
 class AtLeastOnce:
@@ -31,12 +63,19 @@ class AtLeastOnce:
     see a copy twice, never out of order, and never misses one.
     """
 
-    def __init__(self, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, *, timeout: float):
+    def __init__(self, producer: Producer, consumer: AIOKafkaConsumer, *, timeout: float):
         self._producer, self._consumer, self._timeout = producer, consumer, timeout
 
     async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
-        await _with_retries(lambda: send_all(self._producer, messages), self._timeout, "send")
+        await _with_retries(lambda: self._send(messages), self._timeout, "send")
         await _with_retries(lambda: self._commit(offsets), self._timeout, "commit")
+
+    async def _send(self, messages: Sequence[Message]) -> None:
+        try:
+            await send_all(await self._producer.get(), messages)
+        except KafkaError:
+            await self._producer.reset()
+            raise
 
     async def _commit(self, offsets: Offsets) -> None:
         try:
@@ -50,27 +89,32 @@ class AtLeastOnce:
 class ExactlyOnce:
     """A batch's outputs and its input offsets commit in one Kafka transaction, or none of it does."""
 
-    def __init__(self, producer: AIOKafkaProducer, group_id: str, *, timeout: float):
+    def __init__(self, producer: Producer, group_id: str, *, timeout: float):
         self._producer, self._group_id, self._timeout = producer, group_id, timeout
 
     async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
         await _with_retries(lambda: self._transaction(messages, offsets), self._timeout, "transaction")
 
     async def _transaction(self, messages: Sequence[Message], offsets: Offsets) -> None:
-        await self._producer.begin_transaction()
+        producer = await self._producer.get()
+        await producer.begin_transaction()
         try:
-            await send_all(self._producer, messages)
-            await self._producer.send_offsets_to_transaction(dict(offsets), self._group_id)
-            await self._producer.commit_transaction()
+            await send_all(producer, messages)
+            await producer.send_offsets_to_transaction(dict(offsets), self._group_id)
+            await producer.commit_transaction()
+        except ProducerFenced:
+            raise
         except BaseException:
-            await self._abort()
+            await _abort(producer)
+            await self._producer.reset()
             raise
 
-    async def _abort(self) -> None:
-        try:
-            await self._producer.abort_transaction()
-        except KafkaError as error:
-            log.warning("transaction.abort_failed", reason=describe(error))
+
+async def _abort(producer: AIOKafkaProducer) -> None:
+    try:
+        await producer.abort_transaction()
+    except KafkaError as error:
+        log.warning("transaction.abort_failed", reason=describe(error))
 
 
 async def send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:

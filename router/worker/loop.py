@@ -17,7 +17,7 @@ from router.kafka_io import client_options
 from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
 from router.rules import ConfigHolder
 from router.settings import Settings
-from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, describe
+from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, Producer, describe
 from router.worker.fault_injection import RaisingClassifier
 
 log = structlog.get_logger("router.worker")
@@ -53,9 +53,9 @@ class RoutingLoop(Service):
 
     async def on_start(self) -> None:
         # aiokafka's clients bind to the running event loop, so they are made here and not in __init__.
-        self.consumer, self.producer = _consumer(self.settings), _producer(self.settings)
+        self.consumer, self.producer = _consumer(self.settings), Producer(lambda: _producer(self.settings))
         self.delivery = self._delivery()
-        await self.producer.start()
+        await self.producer.get()
         await self.consumer.start()
         self.consumer.subscribe([self.settings.input_topic], listener=_WaitForBatch(self._in_flight))
 
