@@ -10,6 +10,9 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
+
+import orjson
 
 from router.classify.labels import Classification
 from router.classify.model import Classifier
@@ -18,9 +21,11 @@ from router.mentions import Mention, decode_record
 from router.rules import Decision, RoutingConfig
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A raw inbound record and where it was read from."""
+class Record(NamedTuple):
+    """A raw inbound record and where it was read from.
+
+    A named tuple: a replay builds one per line, and it costs a quarter of a frozen dataclass to build.
+    """
 
     value: bytes | None
     key: bytes | None = None
@@ -43,16 +48,34 @@ class Router:
         return self.classifier.threshold if configured is None else configured
 
 
-@dataclass(frozen=True, slots=True)
 class Routed:
-    """A mention with the decision made for it."""
+    """A mention with the decision made for it; read-only.
 
-    record: Record
-    mention: Mention
-    classification: Classification
-    low_confidence: bool
-    decision: Decision
-    routing: dict
+    `routing`, the why that travels with the mention, is built on first use: a replay that only counts
+    outcomes never pays for it.
+    """
+
+    __slots__ = ("record", "mention", "classification", "low_confidence", "decision", "router", "now", "_routing")
+
+    def __init__(self, record: Record, mention: Mention, classification: Classification, low_confidence: bool,
+                 decision: Decision, router: Router, now: datetime | None) -> None:
+        self.record = record
+        self.mention = mention
+        self.classification = classification
+        self.low_confidence = low_confidence
+        self.decision = decision
+        self.router = router
+        self.now = now  # when the batch was routed; None routes at event time
+        self._routing: dict | None = None
+
+    @property
+    def routing(self) -> dict:
+        if self._routing is None:
+            self._routing = routing_document(self)
+        return self._routing
+
+    def __repr__(self) -> str:
+        return f"Routed(mention={self.mention.id!r}, decision={self.decision!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +110,27 @@ def route_batch(records: Sequence[Record], router: Router, now: datetime | None)
         # One classifier call per batch: vectorising many texts at once is what makes it fast.
         texts = [mention.text for mentions in decoded if isinstance(mentions, list) for mention in mentions]
         classifications = iter(router.classifier.classify(texts))
-        return [outcome for record, mentions in zip(records, decoded)
-                for outcome in _route_record(record, mentions, classifications, router, now)]
+        return _route_records(records, decoded, classifications, router, now)
     except Exception:  # noqa: BLE001 - find the record that raised; route the others alone
         return [outcome for record, mentions in zip(records, decoded)
                 for outcome in _route_alone(record, mentions, router, now)]
 
 
-def _route_record(record: Record, mentions: "list[Mention] | DeadLettered", classifications: Iterator[Classification],
-                  router: Router, now: datetime | None) -> list[Outcome]:
-    if isinstance(mentions, DeadLettered):
-        return [mentions]
-    return [_route(record, mention, next(classifications), router, now) for mention in mentions]
+def _route_records(records: Sequence[Record], decoded: "list[list[Mention] | DeadLettered]",
+                   classifications: Iterator[Classification], router: Router, now: datetime | None) -> list[Outcome]:
+    """The outcomes of decoded records in order, each mention taking the next classification."""
+    threshold, decide = router.threshold, router.config.decide
+    outcomes: list[Outcome] = []
+    for record, mentions in zip(records, decoded):
+        if isinstance(mentions, DeadLettered):
+            outcomes.append(mentions)
+            continue
+        for mention in mentions:
+            classification = next(classifications)
+            low_confidence = classification.confidence < threshold
+            decision = decide(mention, classification, low_confidence=low_confidence)
+            outcomes.append(Routed(record, mention, classification, low_confidence, decision, router, now))
+    return outcomes
 
 
 def _route_alone(record: Record, mentions: "list[Mention] | DeadLettered", router: Router,
@@ -107,7 +139,7 @@ def _route_alone(record: Record, mentions: "list[Mention] | DeadLettered", route
         return [mentions]
     try:
         classifications = iter(router.classifier.classify([mention.text for mention in mentions]))
-        return _route_record(record, mentions, classifications, router, now)
+        return _route_records([record], [mentions], classifications, router, now)
     except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
         return [DeadLettered(record, f"routing failed: {type(error).__name__}: {error}"[:1000])]
 
@@ -119,33 +151,43 @@ def _decode(record: Record) -> list[Mention] | DeadLettered:
         return DeadLettered(record, str(error))
 
 
-def _route(record: Record, mention: Mention, classification: Classification, router: Router,
-           now: datetime | None) -> Routed:
-    low_confidence = classification.confidence < router.threshold
-    decision = router.config.decide(mention, classification, low_confidence=low_confidence)
-    routing = {
+def routing_document(routed: Routed) -> dict:
+    """Why a mention went where it went: label and scores, the decision, and what made it."""
+    classification, router = routed.classification, routed.router
+    return {
         "label": classification.label,
         "confidence": round(classification.confidence, 4),
         "scores": {label: round(score, 4) for label, score in classification.scores.items()},
-        "low_confidence": low_confidence,
-        **decision.as_dict(),
+        "low_confidence": routed.low_confidence,
+        **routed.decision.as_dict(),
         "config_hash": router.config.hash,
         "model_version": router.classifier.version,
-        "routed_at": (now or mention.created_at).isoformat(),
+        "routed_at": (routed.now or routed.mention.created_at).isoformat(),
     }
-    return Routed(record, mention, classification, low_confidence, decision, routing)
 
 
 def messages_for(outcome: Outcome, *, decisions_topic: str, dead_letter_topic: str) -> list[Message]:
     """The records an outcome produces: queue copies plus the decision, or one dead letter."""
     if isinstance(outcome, DeadLettered):
-        return [Message(dead_letter_topic, outcome.record.key, _dumps(dead_letter_document(outcome)))]
+        # The standard library writes the rare dead letter: orjson reserves several times a long string's size.
+        return [Message(dead_letter_topic, outcome.record.key, _json_dumps(dead_letter_document(outcome)))]
     key = outcome.mention.partition_key.encode()
-    delivered = _dumps({**outcome.mention.model_dump(mode="json", exclude_none=True), "routing": outcome.routing})
+    delivered = delivered_value(outcome)
     decision = _dumps(decision_document(outcome))
     return [Message(queue, key, delivered) for queue in outcome.decision.queues] + [
         Message(decisions_topic, key, decision)
     ]
+
+
+def delivered_value(routed: Routed) -> bytes:
+    """The mention as the queues receive it: its own fields, then `routing`."""
+    mention = routed.mention
+    if "routing" in (mention.model_extra or {}):  # the producer's own `routing` keeps its place, with ours in it
+        return _dumps({**mention.model_dump(mode="json", exclude_none=True), "routing": routed.routing})
+    # pydantic writes the mention's JSON itself, as model_dump(mode="json") would have given it, without the
+    # detour through Python objects; `routing` is appended before the closing brace.
+    fields = mention.__pydantic_serializer__.to_json(mention, exclude_none=True)
+    return b"".join((fields[:-1], b',"routing":', _dumps(routed.routing), b"}"))
 
 
 def decision_document(outcome: Routed) -> dict:
@@ -183,4 +225,11 @@ def dead_letter_document(outcome: DeadLettered) -> dict:
 
 
 def _dumps(document: dict) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:  # what orjson does not write (integers beyond 64 bits): the standard library does
+        return _json_dumps(document)
+
+
+def _json_dumps(document: dict) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()

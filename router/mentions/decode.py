@@ -4,6 +4,7 @@ import json
 import math
 import sys
 
+import orjson
 from pydantic import ValidationError
 
 from router.errors import InvalidMention
@@ -14,6 +15,12 @@ MAX_RECORD_BYTES = 64 * 1024
 # Native payloads nest five levels. Far deeper, the parser and pydantic's serialiser (255 levels) run out of
 # stack, and the writers downstream would fail on a mention decoding had accepted.
 MAX_DEPTH = 64
+# orjson reads an integer beyond 64 bits as a float: a record with a run of 20 digits, or of 19 after a minus, may
+# hold one and is left to the standard library. With digits and minus mapped to 0, one search finds both kinds of
+# run (and a few harmless others); a regex would cost more than parsing.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789-", b"0000000000")
+_WIDE_INTEGER = b"0" * 20
+_NOT_PLAIN = object()
 
 
 def decode_record(raw: bytes) -> list[Mention]:
@@ -39,7 +46,9 @@ def decode_record(raw: bytes) -> list[Mention]:
 
 def _parse(text: str, raw: bytes) -> object:
     try:
-        payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        payload = _plain_json(raw)
+        if payload is _NOT_PLAIN:
+            payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         raise InvalidMention(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
     except RecursionError:  # the C parser guards its stack; the record nests thousands of levels
@@ -50,6 +59,20 @@ def _parse(text: str, raw: bytes) -> object:
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(payload, MAX_DEPTH):
         raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
     return payload
+
+
+def _plain_json(raw: bytes) -> object:
+    """The payload as orjson reads it, several times faster; _NOT_PLAIN when the standard library must judge.
+
+    orjson refuses what the standard library refuses or its hooks reject (NaN, infinite numbers), and lone
+    surrogates too; it reads everything else to the same values, so falling back only costs time.
+    """
+    if _WIDE_INTEGER in raw.translate(_DIGITS_AS_ZERO):
+        return _NOT_PLAIN
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _NOT_PLAIN
 
 
 def _refuse_constant(name: str) -> float:
@@ -85,7 +108,8 @@ def _refuse_lone_surrogates(payload: dict) -> None:
 
 def _validate(fields: dict) -> Mention:
     try:
-        return Mention.model_validate(fields)
+        # The validator itself: model_validate's own checks of its arguments cost a third as much again.
+        return Mention.__pydantic_validator__.validate_python(fields)
     except ValidationError as error:
         raise InvalidMention(f"invalid mention: {_describe(error)}") from None
 

@@ -10,6 +10,8 @@ Payload = dict[str, Any]
 
 def normalise(payload: Payload) -> list[Payload]:
     """Canonical mention dicts for one decoded JSON object, whatever its platform shape."""
+    if "source" in payload:  # canonical: each native shape below requires "source" to be absent
+        return [payload]
     if _is_x_tweet(payload):
         return [_from_x_tweet(payload)]
     if _is_facebook_webhook(payload):

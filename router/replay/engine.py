@@ -16,13 +16,20 @@ def batches(records: Iterable[Record], size: int = BATCH_SIZE) -> Iterator[list[
 
 
 def replay(records: Iterable[Record], router: Router, batch_size: int = BATCH_SIZE) -> Iterator[Outcome]:
-    """One outcome per mention or undecodable record, in archive order.
+    """One outcome per mention or undecodable record, in archive order."""
+    for outcomes in replay_batches(records, router, batch_size):
+        yield from outcomes
+
+
+def replay_batches(records: Iterable[Record], router: Router,
+                   batch_size: int = BATCH_SIZE) -> Iterator[list[Outcome]]:
+    """The outcomes of `replay`, a batch at a time.
 
     `now=None` makes each decision's `routed_at` the mention's own `created_at`: the past replays as
     it happened, and the output does not depend on when the replay runs.
     """
     for batch in batches(records, batch_size):
-        yield from route_batch(batch, router, None)
+        yield route_batch(batch, router, None)
 
 
 def replay_pairs(records: Iterable[Record], before: Router, after: Router,

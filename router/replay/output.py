@@ -1,8 +1,11 @@
 """`--out DIR`: every decision and dead letter written as it comes, then the summary and the reports."""
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
+
+import orjson
 
 from router.pipeline import DeadLettered, Outcome, dead_letter_document, decision_document
 from router.replay import report
@@ -13,15 +16,28 @@ def dumps(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def line(document: dict) -> bytes:
+    """One JSONL line of `dumps`'s content, written by orjson, several times faster."""
+    try:
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:  # what orjson does not write (integers beyond 64 bits): the standard library does
+        return (dumps(document) + "\n").encode()
+
+
+def outcome_line(outcome: Outcome) -> tuple[str, bytes]:
+    """The stream an outcome goes to and its line there."""
+    if isinstance(outcome, DeadLettered):
+        return "dead-letters", line(dead_letter_document(outcome))
+    return "decisions", line(decision_document(outcome))
+
+
 class OutputDir:
     """Streams JSONL files into a directory; a context manager so that they are closed on errors too."""
 
     def __init__(self, directory: Path, streams: tuple[str, ...]) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._files: dict[str, IO[str]] = {
-            name: open(self.directory / f"{name}.jsonl", "w", encoding="utf-8") for name in streams
-        }
+        self._files: dict[str, IO[bytes]] = {name: open(self.directory / f"{name}.jsonl", "wb") for name in streams}
 
     def __enter__(self) -> "OutputDir":
         return self
@@ -31,13 +47,15 @@ class OutputDir:
             file.close()
 
     def write(self, stream: str, document: dict) -> None:
-        self._files[stream].write(dumps(document) + "\n")
+        self._files[stream].write(line(document))
+
+    def write_lines(self, stream: str, lines: Iterable[bytes]) -> None:
+        """Lines made elsewhere (by `line`), in their order."""
+        self._files[stream].writelines(lines)
 
     def outcome(self, outcome: Outcome) -> None:
-        if isinstance(outcome, DeadLettered):
-            self.write("dead-letters", dead_letter_document(outcome))
-        else:
-            self.write("decisions", decision_document(outcome))
+        stream, text = outcome_line(outcome)
+        self._files[stream].write(text)
 
     def finish(self, name: str, data: dict, markdown: str, html: str) -> list[Path]:
         """The JSON summary and both reports; returns the paths written."""

@@ -26,24 +26,25 @@ def route_name(routed: Routed) -> str:
     return "/".join(routed.decision.route)
 
 
-def day_of(routed: Routed) -> str:
-    return routed.mention.created_at.astimezone(timezone.utc).date().isoformat()
-
-
 class Summary:
-    """What a replay did: how many mentions went where, and why some went nowhere."""
+    """What a replay did: how many mentions went where, and why some went nowhere.
+
+    Each routed mention counts once under the tuple of everything the summary reports about it but its day
+    (a set bounded by the config, whatever the archive's size), and once under its day; the per-field
+    counters are derived when asked for, so counting costs two increments per mention and two summaries
+    add up exactly (`merge`).
+    """
 
     COUNTERS = ("by_label", "by_owner", "by_queue", "by_route", "by_priority", "by_source", "by_tag", "by_day",
                 "confidence", "low_confidence_by_label", "dead_letter_reasons")
 
     def __init__(self) -> None:
         self.records = 0
-        self.routed = 0
         self.dead_lettered = 0
-        self.low_confidence = 0
-        self.counters: dict[str, Counter] = {name: Counter() for name in self.COUNTERS}
-        self.config_hashes: Counter = Counter()
-        self.model_versions: Counter = Counter()
+        self.dead_letter_reasons: Counter = Counter()
+        # (label, owner, queues, route, priority, source, tags, confidence bin, low confidence, config, model)
+        self.routed_by: Counter = Counter()
+        self.by_day: Counter = Counter()  # UTC dates
         self._last_record: object = None
 
     def add(self, outcome: Outcome) -> None:
@@ -53,45 +54,76 @@ class Summary:
             self._last_record = outcome.record
         if isinstance(outcome, DeadLettered):
             self.dead_lettered += 1
-            self.counters["dead_letter_reasons"][reason_group(outcome.reason)] += 1
+            self.dead_letter_reasons[reason_group(outcome.reason)] += 1
         else:
             self._add_routed(outcome)
 
     def _add_routed(self, routed: Routed) -> None:
-        decision, label, c = routed.decision, routed.classification.label, self.counters
-        self.routed += 1
-        c["by_label"][label] += 1
-        c["by_owner"][decision.owner] += 1
-        c["by_queue"].update(decision.queues)
-        c["by_route"][route_name(routed)] += 1
-        c["by_priority"][decision.priority] += 1
-        c["by_source"][routed.mention.source] += 1
-        c["by_tag"].update(decision.tags)
-        c["by_day"][day_of(routed)] += 1
-        c["confidence"][confidence_bin(routed.classification.confidence)] += 1
-        if routed.low_confidence:
-            self.low_confidence += 1
-            c["low_confidence_by_label"][label] += 1
-        self.config_hashes[routed.routing["config_hash"]] += 1
-        self.model_versions[routed.routing["model_version"]] += 1
+        decision, classification, router = routed.decision, routed.classification, routed.router
+        self.routed_by[(classification.label, decision.owner, decision.queues, decision.route, decision.priority,
+                        routed.mention.source, decision.tags,
+                        min(int(classification.confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1),
+                        routed.low_confidence, router.config.hash, router.classifier.version)] += 1
+        self.by_day[routed.mention.created_at.astimezone(timezone.utc).date()] += 1
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_last_record": None}  # a summary sent between processes needs no record
+
+    def merge(self, other: "Summary") -> None:
+        """Add the counts of another summary, e.g. of the next part of the same archives."""
+        self.records += other.records
+        self.dead_lettered += other.dead_lettered
+        self.dead_letter_reasons.update(other.dead_letter_reasons)
+        self.routed_by.update(other.routed_by)
+        self.by_day.update(other.by_day)
+
+    @property
+    def routed(self) -> int:
+        return sum(self.routed_by.values())
+
+    @property
+    def low_confidence(self) -> int:
+        return sum(count for key, count in self.routed_by.items() if key[8])
 
     @property
     def read(self) -> int:
         """Mentions read: every outcome is one mention, or one record that held none."""
         return self.routed + self.dead_lettered
 
+    @property
+    def counters(self) -> dict[str, Counter]:
+        c: dict[str, Counter] = {name: Counter() for name in self.COUNTERS}
+        for key, count in self.routed_by.items():
+            label, owner, queues, route, priority, source, tags, bin_index, low = key[:9]
+            c["by_label"][label] += count
+            c["by_owner"][owner] += count
+            for queue in queues:
+                c["by_queue"][queue] += count
+            c["by_route"]["/".join(route)] += count
+            c["by_priority"][priority] += count
+            c["by_source"][source] += count
+            for tag in tags:
+                c["by_tag"][tag] += count
+            c["confidence"][CONFIDENCE_NAMES[bin_index]] += count
+            if low:
+                c["low_confidence_by_label"][label] += count
+        c["by_day"] = Counter({day.isoformat(): count for day, count in self.by_day.items()})
+        c["dead_letter_reasons"] = self.dead_letter_reasons
+        return c
+
     def as_dict(self) -> dict:
         """The summary as plain JSON-ready data; no clock, no paths, nothing that varies between runs."""
+        counters = self.counters
         return {
             "read": self.read,
             "records": self.records,
             "routed": self.routed,
             "dead_lettered": self.dead_lettered,
             "low_confidence": self.low_confidence,
-            "config_hash": _only(self.config_hashes),
-            "model_version": _only(self.model_versions),
-            **{name: dict(sorted(counter.items())) for name, counter in self.counters.items()},
-            "confidence": {name: self.counters["confidence"][name] for name in CONFIDENCE_NAMES},
+            "config_hash": _only(Counter(key[9] for key in self.routed_by)),
+            "model_version": _only(Counter(key[10] for key in self.routed_by)),
+            **{name: dict(sorted(counter.items())) for name, counter in counters.items()},
+            "confidence": {name: counters["confidence"][name] for name in CONFIDENCE_NAMES},
         }
 
 

@@ -1,7 +1,7 @@
 """A compiled routing config and the decision it makes for one classified mention."""
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from router.classify.labels import Classification
@@ -10,9 +10,11 @@ from router.rules.facts import Facts
 from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
 from router.rules.schema import parse
 from router.rules.source import Source, read_source
-from router.rules.tree import Outcome, Route, Visit, combine, walk
+from router.rules.tree import Outcome, Route, Visit, combine, matching, walk
 
 CRISIS_LABEL = "pr_crisis"
+# Decisions are memoised by what they depend on; a config has far fewer such keys, the bound only caps memory.
+MAX_CACHED_DECISIONS = 4096
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,9 @@ class Decision:
     route: tuple[str, ...]
 
     def as_dict(self) -> dict:
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        # Spelled out: dataclasses.asdict deep-copies every field, which costs more than routing a mention.
+        return {"owner": self.owner, "queues": list(self.queues), "priority": self.priority,
+                "copies": list(self.copies), "tags": list(self.tags), "route": list(self.route)}
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class Explanation:
 class RoutingConfig:
     """An immutable, compiled config: `decide` reads no file and parses nothing."""
 
-    __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model")
+    __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model", "_decisions")
 
     def __init__(self, path: Path, digest: str, model: OrgModel, threshold: float | None, tree: Route):
         object.__setattr__(self, "path", path)
@@ -56,6 +60,7 @@ class RoutingConfig:
         object.__setattr__(self, "confidence_threshold", threshold)
         object.__setattr__(self, "tree", tree)
         object.__setattr__(self, "model", model)
+        object.__setattr__(self, "_decisions", {})
 
     def __setattr__(self, name, value):
         raise AttributeError("RoutingConfig is immutable; load a new one instead")
@@ -64,7 +69,17 @@ class RoutingConfig:
         return f"RoutingConfig(path={str(self.path)!r}, hash={self.hash!r}, org_model={self.org_model!r})"
 
     def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Decision:
-        return self._route(mention, classification, low_confidence, None).decision
+        unit = self.model.unit_of(mention)
+        matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit)))
+        # Past the matching, a decision depends only on these: the same key, the same decision.
+        key = (matched, classification.label, low_confidence, unit if self.model.name == "dandelion" else None)
+        decision = self._decisions.get(key)
+        if decision is None:
+            if len(self._decisions) >= MAX_CACHED_DECISIONS:
+                self._decisions.clear()
+            decision = self._decide(list(matched), classification.label, low_confidence, unit)[0]
+            self._decisions[key] = decision
+        return decision
 
     def explain(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Explanation:
         """The decision plus every route visited and how each of its matchers fared."""
@@ -76,11 +91,17 @@ class RoutingConfig:
     def _route(self, mention, classification, low_confidence, trace) -> Explanation:
         unit = self.model.unit_of(mention)
         facts = Facts(mention, classification, low_confidence, unit)
-        outcome = combine(walk(self.tree, facts, trace))
+        decision, outcome, crisis = self._decide(walk(self.tree, facts, trace), classification.label, low_confidence,
+                                                 unit)
+        return Explanation(decision, outcome, classification, low_confidence, unit, crisis, tuple(trace or ()), facts)
+
+    def _decide(self, matched: list[Route], label: str, low_confidence: bool,
+                unit: str | None) -> tuple[Decision, Outcome, bool]:
+        outcome = combine(matched)
         # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
-        crisis = classification.label == CRISIS_LABEL or outcome.escalate
-        delivery = Delivery(outcome.owner, outcome.copies, crisis, low_confidence, classification.label, unit)
-        queues, model_tags = self.model.deliver(delivery)
+        crisis = label == CRISIS_LABEL or outcome.escalate
+        queues, model_tags = self.model.deliver(Delivery(outcome.owner, outcome.copies, crisis, low_confidence, label,
+                                                         unit))
         decision = Decision(
             owner=outcome.owner or UNASSIGNED,
             queues=tuple(dict.fromkeys(queues)),
@@ -89,7 +110,7 @@ class RoutingConfig:
             tags=tuple(dict.fromkeys([*outcome.tags, *model_tags])),
             route=outcome.route,
         )
-        return Explanation(decision, outcome, classification, low_confidence, unit, crisis, tuple(trace or ()), facts)
+        return decision, outcome, crisis
 
 
 def load_config(path: str | Path) -> RoutingConfig:

@@ -5,25 +5,34 @@ from typing import Any
 
 from router.classify.labels import LABELS, Classification
 from router.mentions.model import Mention
-from router.rules.words import word_line
+from router.rules.words import words_of
 
 
 class Facts:
-    """One mention being routed; the folded word line is computed once, on first use."""
+    """One mention being routed; its folded words are computed once, on first use."""
 
-    __slots__ = ("mention", "classification", "low_confidence", "unit", "_words")
+    __slots__ = ("mention", "classification", "low_confidence", "unit", "_word_list", "_words")
 
     def __init__(self, mention: Mention, classification: Classification, low_confidence: bool, unit: str | None):
         self.mention = mention
         self.classification = classification
         self.low_confidence = low_confidence
         self.unit = unit
+        self._word_list: list[str] | None = None
         self._words: str | None = None
 
     @property
+    def word_list(self) -> list[str]:
+        """The folded words in order."""
+        if self._word_list is None:
+            self._word_list = words_of(self.mention.text or "")
+        return self._word_list
+
+    @property
     def words(self) -> str:
+        """The folded words space-separated, with a space at each end (`word_line`), for phrases."""
         if self._words is None:
-            self._words = word_line(self.mention.text or "")
+            self._words = " " + " ".join(self.word_list) + " "
         return self._words
 
 

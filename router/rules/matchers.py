@@ -5,6 +5,7 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import re2
@@ -104,10 +105,25 @@ class AnyWord(Matcher):
     text: str
     keys: tuple[str, ...]
     field: str = "words"
+    # A one-word key " w " is in the word line exactly when w is one of its words: one set operation finds
+    # any of them; only phrases need a substring search.
+    _single: frozenset[str] = dataclass_field(init=False, repr=False)
+    _phrases: tuple[str, ...] = dataclass_field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        single = [key for key in self.keys if len(key) > 2 and key[0] == key[-1] == " " and key.count(" ") == 2]
+        object.__setattr__(self, "_single", frozenset(key.strip() for key in single))
+        object.__setattr__(self, "_phrases", tuple(key for key in self.keys if key not in single))
 
     def matches(self, facts: Facts) -> bool:
-        line = facts.words
-        return any(key in line for key in self.keys)
+        if not self._single.isdisjoint(facts.word_list):
+            return True
+        if self._phrases:
+            line = facts.words
+            for key in self._phrases:
+                if key in line:
+                    return True
+        return False
 
     def found(self, facts: Facts) -> list[str]:
         line = facts.words

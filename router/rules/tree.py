@@ -77,6 +77,21 @@ def walk(route: Route, facts: Facts, trace: list[Visit] | None = None, depth: in
     return found or [route]
 
 
+def matching(route: Route, facts: Facts) -> list[Route]:
+    """What `walk` returns, without a trace: the same order, with plain loops, for the hot path."""
+    for matcher in route.matchers:
+        if not matcher.matches(facts):
+            return []
+    found: list[Route] = []
+    for child in route.children:
+        hits = matching(child, facts)
+        if hits:
+            found += hits
+            if not child.cont:
+                break
+    return found or [route]
+
+
 def combine(matched: list[Route]) -> Outcome:
     """The last match is the one that won; earlier `continue` matches add copies, tags and priority."""
     winner = matched[-1].settings
