@@ -15,12 +15,12 @@ from router.kafka_io import ensure_topics, publish
 from router.pipeline import Router
 from router.replay import report
 from router.replay.archive import ArchiveError, archive_sizes, read_archives
-from router.replay.diff import Diff, exceeds
-from router.replay.engine import BATCH_SIZE, replay, replay_pairs
+from router.replay.diff import exceeds
+from router.replay.engine import BATCH_SIZE
 from router.replay.output import OutputDir, diff_files, summary_files
 from router.replay.pacing import OriginalPace, keyed
+from router.replay.parts import Compare, RouterSpec, Summarise, compare, freeze_loaded, summarise
 from router.replay.progress import Progress
-from router.replay.summary import Summary
 from router.rules import load_config
 from router.settings import get_settings
 
@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="diff: exit 1 when more than PERCENT %% of the mentions change owner")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write every decision (JSONL) and the reports here")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="route on N processes; the outputs and the summary are those of one (default: 1)")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=argparse.SUPPRESS)
     publishing = parser.add_argument_group("publishing to Kafka instead of replaying offline")
     publishing.add_argument("--publish", action="store_true", help="produce the archive to the input topic")
@@ -73,8 +75,10 @@ def _check(args: argparse.Namespace) -> str | None:
         return "--fail-on-change needs --against CONFIG or --against-model DIR"
     if (args.rate or args.speed or args.bootstrap_servers or args.topic) and not args.publish:
         return "--rate, --speed, --bootstrap-servers and --topic go with --publish"
-    if args.publish and (diffing or args.out or args.json):
-        return "--publish only publishes: no --against, --out or --json with it"
+    if args.publish and (diffing or args.out or args.json or args.jobs != 1):
+        return "--publish only publishes: no --against, --out, --json or --jobs with it"
+    if args.jobs < 1:
+        return "--jobs must be at least 1"
     if (args.rate is not None and args.rate <= 0) or (args.speed is not None and args.speed <= 0):
         return "--rate and --speed must be positive"
     if args.batch_size < 1:
@@ -84,14 +88,12 @@ def _check(args: argparse.Namespace) -> str | None:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    router = _router(args.config, args.model)
-    summary, progress = Summary(), Progress(archive_sizes(args.archives))
-    with _output(args, ("decisions", "dead-letters")) as out, progress:
-        for outcome in replay(read_archives(args.archives, progress.bytes_read), router, args.batch_size):
-            summary.add(outcome)
-            progress.mention()
-            if out:
-                out.outcome(outcome)
+    spec = _spec(args.config, args.model)
+    router = spec.load()
+    freeze_loaded()
+    task = Summarise(spec, args.batch_size, write=bool(args.out), router=router)
+    with _output(args, task.streams) as out, Progress(archive_sizes(args.archives)) as progress:
+        summary = summarise(read_archives(args.archives, progress.bytes_read), task, args.jobs, out, progress)
     data = summary.as_dict()
     if out:
         summary_files(out, data, _context(args, router))
@@ -100,17 +102,15 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    before = _router(args.config, args.model)
+    spec = _spec(args.config, args.model)
+    before = spec.load()
     classifier = Classifier.load(args.against_model) if args.against_model else before.classifier
     after = Router(classifier, load_config(args.against) if args.against else before.config)
-    diff, progress = Diff(), Progress(archive_sizes(args.archives))
-    with _output(args, ("changes",)) as out, progress:
-        records = read_archives(args.archives, progress.bytes_read)
-        for old, new in replay_pairs(records, before, after, args.batch_size):
-            change = diff.add(old, new)
-            progress.mention()
-            if out and change:
-                out.write("changes", change)
+    after_spec = RouterSpec(args.against or spec.config, args.against_model or spec.model)
+    freeze_loaded()
+    task = Compare(spec, after_spec, args.batch_size, write=bool(args.out), routers=(before, after))
+    with _output(args, task.streams) as out, Progress(archive_sizes(args.archives)) as progress:
+        diff = compare(read_archives(args.archives, progress.bytes_read), task, args.jobs, out, progress)
     data = diff.as_dict()
     if out:
         diff_files(out, data, _context(args, before))
@@ -140,9 +140,10 @@ def _output(args: argparse.Namespace, streams: tuple[str, ...]) -> OutputDir | n
     return OutputDir(args.out, streams) if args.out else nullcontext()
 
 
-def _router(config: Path | None, model: Path | None) -> Router:
+def _spec(config: Path | None, model: Path | None) -> RouterSpec:
     settings = get_settings()
-    return Router(Classifier.load(model or settings.model_dir), load_config(config or settings.config_path))
+    model = model or settings.model_dir
+    return RouterSpec(Path(config or settings.config_path), Path(model) if model else None)
 
 
 def _context(args: argparse.Namespace, router: Router) -> dict:

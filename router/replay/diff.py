@@ -49,6 +49,16 @@ class Diff:
             self.examples.append(change)
         return change
 
+    def merge(self, other: "Diff") -> None:
+        """Add the counts of another diff, e.g. of the next part of the same archives; examples stay the first."""
+        self.before.merge(other.before)
+        self.after.merge(other.after)
+        self.compared += other.compared
+        self.changes.update(other.changes)
+        self.owner_moves.update(other.owner_moves)
+        self.triage_moves.update(other.triage_moves)
+        self.examples.extend(other.examples[:self.max_examples - len(self.examples)])
+
     def as_dict(self) -> dict:
         before, after = self.before.as_dict(), self.after.as_dict()
         queues = sorted(set(before["by_queue"]) | set(after["by_queue"]))

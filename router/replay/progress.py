@@ -32,6 +32,9 @@ class Progress:
     def mention(self) -> None:
         self.mentions += 1
 
+    def mentions_done(self, count: int) -> None:
+        self.mentions += count
+
     def close(self) -> None:
         if self.enabled:
             self._draw(force=True)
