@@ -1,9 +1,13 @@
-"""Replay throughput and memory: a generated 1,000,000-mention archive, streamed from disk, on one core.
+"""Replay throughput and memory: a generated 1,000,000-mention archive, streamed from disk, on one core and on N.
 
-Prints mentions per second and peak RSS, with RSS sampled along the way to show it stays flat.
-The archive is generated into a temporary directory from the shipped samples and deleted afterwards.
+Prints mentions per second of `inbox-router replay`'s own code on one core (the process pinned to one CPU),
+then with `--jobs 2` (worker start-up included), and the peak RSS of the one-core run with RSS sampled
+along the way to show it stays flat. The archive is generated into a temporary directory from the shipped
+samples and deleted afterwards.
 
-    python bench/bench_replay.py [--mentions 1000000] [--format jsonl.gz|jsonl|csv] [--config FILE]
+    python bench/bench_replay.py [--mentions 1000000] [--format jsonl.gz|jsonl|csv] [--config FILE] [--jobs 1,2]
+
+`measure()` returns the mentions per second of one run to another script.
 """
 
 import argparse
@@ -15,6 +19,7 @@ import os
 import resource
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,18 +28,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from router.classify.model import Classifier  # noqa: E402
+from bench_classify import one_core  # noqa: E402
+
 from router.pipeline import Router  # noqa: E402
 from router.replay.archive import read_archive, read_archives  # noqa: E402
-from router.replay.engine import replay  # noqa: E402
-from router.replay.summary import Summary  # noqa: E402
-from router.rules import load_config  # noqa: E402
+from router.replay.parts import RouterSpec, Summarise, freeze_loaded, summarise  # noqa: E402
 from router.settings import REPO_ROOT  # noqa: E402
 
 SAMPLES = REPO_ROOT / "deploy" / "samples"
+DEFAULT_CONFIG = REPO_ROOT / "config" / "router.yaml"
 CSV_COLUMNS = ("id", "source", "text", "created_at", "lang", "account", "rating", "thread_id", "author_handle",
                "payload")
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+RSS_SAMPLES = 10
 
 
 def seeds() -> list[bytes]:
@@ -86,41 +92,93 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+@dataclass
+class Run:
+    """One timed replay: what it counted, how long it took, and this process's RSS along the way."""
+
+    jobs: int
+    summary: dict
+    seconds: float
+    rss: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.summary["read"] / self.seconds
+
+
+class _RssSampler:
+    """Stands in for the progress line: notes this process's RSS about every tenth of the mentions."""
+
+    def __init__(self, expected: int, rss: list[str]) -> None:
+        self.every = self.next = max(expected // RSS_SAMPLES, 1)
+        self.seen, self.rss = 0, rss
+
+    def mentions_done(self, count: int) -> None:
+        self.seen += count
+        if self.seen >= self.next:
+            self.rss.append(f"{self.seen // 1000:,}k: {rss_mb():.0f}")
+            self.next += self.every
+
+
+def replay_run(archive: Path, spec: RouterSpec, batch: int, jobs: int, expected: int,
+               router: Router | None = None) -> Run:
+    """`inbox-router replay ARCHIVE --jobs N` without output files: on one core when jobs is 1, routers loaded
+    beforehand; with more, the worker processes start and load their own within the time measured."""
+    task = Summarise(spec, batch, write=False, router=router if jobs == 1 else None)
+    rss: list[str] = []
+    started = time.perf_counter()
+    summary = summarise(read_archives([archive]), task, jobs, progress=_RssSampler(expected, rss))
+    return Run(jobs, summary.as_dict(), time.perf_counter() - started, rss)
+
+
+def timed(archive: Path, spec: RouterSpec, batch: int, jobs: int, expected: int,
+          router: Router | None = None) -> Run:
+    if jobs != 1:
+        return replay_run(archive, spec, batch, jobs, expected)
+    router = router or spec.load()
+    freeze_loaded()
+    with one_core():
+        return replay_run(archive, spec, batch, 1, expected, router)
+
+
+def measure(mentions: int = 1_000_000, fmt: str = "jsonl.gz", config: str | Path = DEFAULT_CONFIG,
+            model: str | Path | None = None, batch: int = 1000, jobs: int = 1) -> float:
+    """Mentions per second replaying a generated archive of `mentions` records; on one core when jobs is 1."""
+    spec = RouterSpec(Path(config), Path(model) if model else None)
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
+        archive = Path(tmp) / f"archive.{fmt}"
+        generate(archive, mentions, fmt)
+        return timed(archive, spec, batch, jobs, mentions).per_second
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mentions", type=int, default=1_000_000, help="records in the generated archive")
     parser.add_argument("--format", choices=("jsonl.gz", "jsonl", "csv"), default="jsonl.gz")
-    parser.add_argument("--config", type=Path, default=REPO_ROOT / "config" / "router.yaml")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--model", type=Path, help="classifier directory (default: the shipped model)")
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values to time, in order")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    spec = RouterSpec(args.config, args.model)
+    router = spec.load()
+    baseline = rss_mb()
+    print(f"model {router.classifier.version}, config {router.config.hash}, batch {args.batch}")
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         archive = Path(tmp) / f"archive.{args.format}"
         started = time.perf_counter()
         generate(archive, args.mentions, args.format)
         print(f"generated {args.mentions:,} records ({archive.stat().st_size / 2**20:,.0f} MiB {args.format}) "
               f"in {time.perf_counter() - started:.0f} s")
-        run(archive, args)
-
-
-def run(archive: Path, args: argparse.Namespace) -> None:
-    router = Router(Classifier.load(args.model), load_config(args.config))
-    baseline = rss_mb()
-    summary, samples, every = Summary(), [], max(args.mentions // 10, 1)
-    started = time.perf_counter()
-    for outcome in replay(read_archives([archive]), router, args.batch):
-        summary.add(outcome)
-        if summary.read % every == 0:
-            samples.append(f"{summary.read // 1000:,}k: {rss_mb():.0f}")
-    elapsed = time.perf_counter() - started
-    s = summary.as_dict()
-    print(f"model {router.classifier.version}, config {s['config_hash']}, batch {args.batch}, one core")
-    print(f"replayed {s['read']:,} mentions ({s['routed']:,} routed, {s['dead_lettered']:,} dead-lettered) "
-          f"in {elapsed:.1f} s: {s['read'] / elapsed:,.0f} mentions/s")
-    print(f"RSS after loading model and config {baseline:.0f} MiB; peak RSS {peak_rss_mb():.0f} MiB")
-    print("RSS along the way (MiB): " + ", ".join(samples))
+        for jobs in (int(n) for n in args.jobs.split(",")):
+            run = timed(archive, spec, args.batch, jobs, args.mentions, router)
+            s = run.summary
+            where = "one core" if jobs == 1 else f"--jobs {jobs}, worker start-up included"
+            print(f"replayed {s['read']:,} mentions ({s['routed']:,} routed, {s['dead_lettered']:,} dead-lettered) "
+                  f"in {run.seconds:.1f} s: {run.per_second:,.0f} mentions/s ({where})")
+            if jobs == 1:
+                print(f"RSS after loading model and config {baseline:.0f} MiB; peak RSS {peak_rss_mb():.0f} MiB")
+                print("RSS along the way (MiB): " + ", ".join(run.rss))
 
 
 if __name__ == "__main__":
