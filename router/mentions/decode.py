@@ -29,14 +29,10 @@ def decode_record(raw: bytes) -> list[Mention]:
         raise InvalidMention("empty record: no value")
     if len(raw) > MAX_RECORD_BYTES:
         raise InvalidMention(f"record too large: {len(raw)} bytes, limit {MAX_RECORD_BYTES}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidMention(f"invalid UTF-8: undecodable byte at offset {error.start}") from None
-    payload = _parse(text, raw)
+    payload, plain = _parse(raw)
     if not isinstance(payload, dict):
         raise InvalidMention(f"invalid mention: expected a JSON object, got {type(payload).__name__}")
-    if b"\\u" in raw:
+    if not plain and b"\\u" in raw:  # orjson refuses lone surrogate escapes itself
         _refuse_lone_surrogates(payload)
     mentions = [_validate(fields) for fields in normalise(payload)]
     if not mentions:
@@ -44,28 +40,42 @@ def decode_record(raw: bytes) -> list[Mention]:
     return mentions
 
 
-def _parse(text: str, raw: bytes) -> object:
+def _parse(raw: bytes) -> tuple[object, bool]:
+    """The payload, and whether orjson read it (which proves the bytes UTF-8 and refuses lone surrogates)."""
+    payload = _plain_json(raw)
+    plain = payload is not _NOT_PLAIN
+    if not plain:
+        payload = _parse_strictly(_utf8(raw))
+    # Every level opens a bracket: counting them in C spares the walk to all but bracket-heavy records.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(payload, MAX_DEPTH):
+        raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+    return payload, plain
+
+
+def _utf8(raw: bytes) -> str:
     try:
-        payload = _plain_json(raw)
-        if payload is _NOT_PLAIN:
-            payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidMention(f"invalid UTF-8: undecodable byte at offset {error.start}") from None
+
+
+def _parse_strictly(text: str) -> object:
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         raise InvalidMention(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
     except RecursionError:  # the C parser guards its stack; the record nests thousands of levels
         raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:  # the parser's only other error: an integer longer than Python will convert
         raise InvalidMention(f"invalid JSON: an integer has more than {sys.get_int_max_str_digits()} digits") from None
-    # Every level opens a bracket: counting them in C spares the walk to all but bracket-heavy records.
-    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(payload, MAX_DEPTH):
-        raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
-    return payload
 
 
 def _plain_json(raw: bytes) -> object:
     """The payload as orjson reads it, several times faster; _NOT_PLAIN when the standard library must judge.
 
-    orjson refuses what the standard library refuses or its hooks reject (NaN, infinite numbers), and lone
-    surrogates too; it reads everything else to the same values, so falling back only costs time.
+    orjson refuses what the standard library refuses or its hooks reject (invalid UTF-8, NaN, infinite
+    numbers), and lone surrogates too; it reads everything else to the same values, so falling back only
+    costs time.
     """
     if _WIDE_INTEGER in raw.translate(_DIGITS_AS_ZERO):
         return _NOT_PLAIN

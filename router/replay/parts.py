@@ -65,11 +65,10 @@ class Summarise:
         if self._router is None:
             self._router = self.spec.load()
         part = Part(Summary(), {name: [] for name in self.streams})
-        add, lines = part.counts.add, part.lines
+        lines = part.lines
         for outcomes in replay_batches(records, self._router, self.batch_size):
             part.outcomes += len(outcomes)
-            for outcome in outcomes:
-                add(outcome)
+            part.counts.add_all(outcomes)
             if self.write:
                 for stream, text in map(outcome_line, outcomes):
                     lines[stream].append(text)

@@ -1,6 +1,7 @@
 """Counters over replay outcomes: constant memory whatever the archive size, deterministic output."""
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import timezone
 
 from router.pipeline import DeadLettered, Outcome, Routed
@@ -48,23 +49,28 @@ class Summary:
         self._last_record: object = None
 
     def add(self, outcome: Outcome) -> None:
-        # A webhook record may carry several mentions; its outcomes share one Record object.
-        if outcome.record is not self._last_record:
-            self.records += 1
-            self._last_record = outcome.record
-        if isinstance(outcome, DeadLettered):
-            self.dead_lettered += 1
-            self.dead_letter_reasons[reason_group(outcome.reason)] += 1
-        else:
-            self._add_routed(outcome)
+        self.add_all((outcome,))
 
-    def _add_routed(self, routed: Routed) -> None:
-        decision, classification, router = routed.decision, routed.classification, routed.router
-        self.routed_by[(classification.label, decision.owner, decision.queues, decision.route, decision.priority,
-                        routed.mention.source, decision.tags,
-                        min(int(classification.confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1),
-                        routed.low_confidence, router.config.hash, router.classifier.version)] += 1
-        self.by_day[routed.mention.created_at.astimezone(timezone.utc).date()] += 1
+    def add_all(self, outcomes: Iterable[Outcome]) -> None:
+        """Count outcomes in order; the counters take a batch's keys in one call each."""
+        keys, days = [], []
+        for outcome in outcomes:
+            # A webhook record may carry several mentions; its outcomes share one Record object.
+            if outcome.record is not self._last_record:
+                self.records += 1
+                self._last_record = outcome.record
+            if isinstance(outcome, DeadLettered):
+                self.dead_lettered += 1
+                self.dead_letter_reasons[reason_group(outcome.reason)] += 1
+                continue
+            decision, classification, router = outcome.decision, outcome.classification, outcome.router
+            keys.append((classification.label, decision.owner, decision.queues, decision.route, decision.priority,
+                         outcome.mention.source, decision.tags,
+                         min(int(classification.confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1),
+                         outcome.low_confidence, router.config.hash, router.classifier.version))
+            days.append(outcome.mention.created_at.astimezone(timezone.utc).date())
+        self.routed_by.update(keys)
+        self.by_day.update(days)
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_last_record": None}  # a summary sent between processes needs no record
