@@ -149,6 +149,8 @@ def _decode(record: Record) -> list[Mention] | DeadLettered:
         return decode_record(record.value)
     except InvalidMention as error:
         return DeadLettered(record, str(error))
+    except Exception as error:  # noqa: BLE001 - a decoding bug dead-letters one record, not the batch
+        return DeadLettered(record, f"decoding failed: {type(error).__name__}: {error}"[:1000])
 
 
 def routing_document(routed: Routed) -> dict:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router.classify.model import Classifier
+from router.mentions import decode_record
 from router.pipeline import DEAD_LETTER_PREFIX_BYTES, DeadLettered, Record, Routed, Router, messages_for, route_batch
 from router.rules import load_config
 from router.settings import REPO_ROOT
@@ -162,3 +163,18 @@ def test_a_record_whose_routing_raises_is_dead_lettered_and_the_rest_routed(rout
     assert outcomes[1].reason == "routing failed: RuntimeError: boom"
     assert [o.routing for o in outcomes if isinstance(o, Routed)] == [
         o.routing for o in route_batch([records[0], records[2]], router, NOW)]
+
+
+def test_a_record_whose_decoding_raises_unexpectedly_is_dead_lettered_alone(router, mention_bytes, monkeypatch):
+    import router.pipeline as pipeline
+
+    def decode(raw):
+        if b"BUG" in raw:
+            raise KeyError("bug")
+        return decode_record(raw)
+
+    monkeypatch.setattr(pipeline, "decode_record", decode)
+    outcomes = route_batch(_records(mention_bytes(id="a"), mention_bytes(id="b", text="BUG")), router, NOW)
+
+    assert [type(o) for o in outcomes] == [Routed, DeadLettered]
+    assert outcomes[1].reason == "decoding failed: KeyError: 'bug'"
