@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import gc
 from pathlib import Path
 
 import structlog
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     except (RouterError, KafkaError, OSError) as error:
         log.error("worker.refused_to_start", error=str(error))
         return 2
+    # The model's objects live as long as the worker: the garbage collector need not rescan them.
+    gc.freeze()
     app = create_app(settings, classifier, holder)
     log.info("worker.starting", input_topic=settings.input_topic, config=str(holder.current.path),
              config_hash=holder.current.hash, model_version=classifier.version)
