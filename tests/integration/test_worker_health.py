@@ -1,6 +1,7 @@
 """A running worker tells an orchestrator whether it is ready and alive, and Prometheus how far behind it is."""
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -31,7 +32,12 @@ async def test_ready_and_live_once_partitions_are_assigned(worker_settings, star
     assert json.loads(body) == {"ok": True, "partitions": list(range(worker_settings.topic_partitions))}
     assert _get(worker_settings.web_port, "/live")[0] == 200
 
-    _, metrics = _get(worker_settings.web_port, "/metrics")
+    metrics, lags = "", []
+    for _ in range(50):  # the decision is out before the batch is committed and measured: wait for that
+        _, metrics = _get(worker_settings.web_port, "/metrics")
+        lags = [line for line in metrics.splitlines() if line.startswith("inbox_router_consumer_lag{")]
+        if lags:
+            break
+        time.sleep(0.1)
     assert f'inbox_router_model_info{{version="{Classifier.load().version}"}} 1.0' in metrics
-    lags = [line for line in metrics.splitlines() if line.startswith("inbox_router_consumer_lag{")]
     assert lags and all(line.endswith(" 0.0") for line in lags)
