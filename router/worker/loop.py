@@ -37,6 +37,7 @@ class RoutingLoop(Service):
         self.heartbeat = time.monotonic()
         self._in_flight = asyncio.Lock()  # a revoked partition waits for the batch that holds it
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     @property
     def assigned(self) -> list[int]:
@@ -76,7 +77,6 @@ class RoutingLoop(Service):
         log.info("worker.stopped")
 
     async def _run(self) -> None:
-        self._stopping = False
         try:
             while not self._stopping:
                 await self._step()
