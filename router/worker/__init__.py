@@ -1,1 +1,1 @@
-"""The long-running Kafka worker: a thin faust agent over the pure pipeline."""
+"""The long-running Kafka worker: a loop that consumes, routes, delivers and commits, inside a faust app."""
