@@ -1,6 +1,7 @@
 """The worker's loop: read a batch, route it with the pure pipeline, deliver its outputs, commit its offsets."""
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -182,6 +183,8 @@ def _observe(outcomes: list[Outcome]) -> None:
     routed: Counter[tuple[str, str]] = Counter()
     dead: Counter[str] = Counter()
     now = time.time()
+    # Checked once a batch: at INFO the per-mention line would otherwise be built and dropped for every mention.
+    debug = log.is_enabled_for(logging.DEBUG)
     for outcome in outcomes:
         record = outcome.record
         if isinstance(outcome, DeadLettered):
@@ -191,10 +194,11 @@ def _observe(outcomes: list[Outcome]) -> None:
             continue
         routed[outcome.classification.label, outcome.decision.owner] += 1
         metrics.ROUTING_LATENCY.observe(max(now - record.timestamp, 0.0))
-        log.debug("mention.routed", id=outcome.mention.id, source=outcome.mention.source,
-                  label=outcome.classification.label, confidence=outcome.routing["confidence"],
-                  owner=outcome.decision.owner, queues=list(outcome.decision.queues),
-                  route="/".join(outcome.decision.route), partition=record.partition, offset=record.offset)
+        if debug:
+            log.debug("mention.routed", id=outcome.mention.id, source=outcome.mention.source,
+                      label=outcome.classification.label, confidence=outcome.routing["confidence"],
+                      owner=outcome.decision.owner, queues=list(outcome.decision.queues),
+                      route="/".join(outcome.decision.route), partition=record.partition, offset=record.offset)
     for (label, owner), count in routed.items():
         metrics.MENTIONS_ROUTED.labels(label=label, owner=owner).inc(count)
     for reason, count in dead.items():
