@@ -72,7 +72,7 @@ class RoutingConfig:
         unit = self.model.unit_of(mention)
         matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit)))
         # Past the matching, a decision depends only on these: the same key, the same decision.
-        key = (matched, classification.label, low_confidence, unit if self.model.name == "dandelion" else None)
+        key = (matched, classification.label, low_confidence, unit if self.model.delivers_by_unit else None)
         decision = self._decisions.get(key)
         if decision is None:
             if len(self._decisions) >= MAX_CACHED_DECISIONS:
@@ -86,7 +86,7 @@ class RoutingConfig:
         return self._route(mention, classification, low_confidence, [])
 
     def topics(self) -> set[str]:
-        return self.model.all_topics()
+        return self.model.topics()
 
     def _route(self, mention, classification, low_confidence, trace) -> Explanation:
         unit = self.model.unit_of(mention)

@@ -1,0 +1,115 @@
+"""Dandelion (multiple hub and spoke): each business unit runs its own hub and spokes, a corporate hub above."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+
+from router.mentions.model import Mention
+from router.rules.names import check_name, expect_topic
+from router.rules.orgmodels.base import Delivery, OrgModel, base_tags
+from router.rules.source import Source, check_keys, expect_mapping, expect_strings, line_of, require_keys
+
+UNIT_KEYS = ("hub", "accounts", "departments")
+SOURCES = ("twitter", "tripadvisor", "facebook")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A business unit of a dandelion organisation: its hub and the spokes it staffs itself."""
+
+    name: str
+    hub: str
+    queues: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Dandelion(OrgModel):
+    name = "dandelion"
+    topic_keys = ("corporate_hub",)
+    section = "business_units"
+    delivers_by_unit = True
+
+    units: dict[str, Unit] = field(default_factory=dict)
+    accounts: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, account) -> unit
+
+    @classmethod
+    def parse_section(cls, src: Source, doc: CommentedMap, departments: Mapping[str, str | None]) -> dict[str, Any]:
+        if "business_units" not in doc:
+            raise src.error(line_of(doc), "org_model dandelion needs business_units, each with its hub")
+        node = expect_mapping(src, doc["business_units"], line_of(doc, "business_units"), "business_units")
+        units: dict[str, Unit] = {}
+        accounts: dict[tuple[str, str], tuple[str, int]] = {}
+        for name, spec in node.items():
+            line = line_of(node, name)
+            check_name(src, name, line, "business unit")
+            spec = expect_mapping(src, spec, line, f'business unit "{name}"')
+            check_keys(src, spec, f'business unit "{name}"', UNIT_KEYS)
+            require_keys(src, spec, f'business unit "{name}"', ("hub",))
+            hub = expect_topic(src, spec["hub"], line_of(spec, "hub"))
+            units[name] = Unit(name, hub, _unit_queues(src, spec, name, departments))
+            _unit_accounts(src, spec, name, accounts)
+        return {"units": units, "accounts": {key: unit for key, (unit, _) in accounts.items()}}
+
+    def unit_of(self, mention: Mention) -> str | None:
+        """From the account, page or location addressed, else the mention's own field if it names a unit."""
+        if mention.account is not None:
+            unit = self.accounts.get((mention.source, account_key(mention.account)))
+            if unit is not None:
+                return unit
+        return mention.business_unit if mention.business_unit in self.units else None
+
+    def unit_names(self) -> tuple[str, ...]:
+        return tuple(self.units)
+
+    def deliver(self, d: Delivery) -> tuple[list[str], list[str]]:
+        tags = base_tags(d)
+        unit = self.units.get(d.unit) if d.unit else None
+        if unit is not None:
+            tags.append(f"unit:{unit.name}")
+        if d.crisis:
+            return [*self.spokes(d, unit.queues if unit else {}), self.own_topics["corporate_hub"]], tags
+        if d.low_confidence:
+            return [unit.hub if unit else self.own_topics["corporate_hub"]], tags
+        return self.spokes(d, unit.queues if unit else {}), tags
+
+    def topics(self) -> set[str]:
+        found = super().topics()
+        for unit in self.units.values():
+            found |= {unit.hub, *unit.queues.values()}
+        return found
+
+
+def account_key(account: str) -> str:
+    """Handles are case-insensitive and often written with a leading @."""
+    return account.strip().lstrip("@").casefold()
+
+
+def _unit_queues(src: Source, spec: CommentedMap, unit: str, departments: Mapping[str, str | None]) -> dict[str, str]:
+    if "departments" not in spec:
+        return {}
+    node = expect_mapping(src, spec["departments"], line_of(spec, "departments"), f'business unit "{unit}" departments')
+    queues = {}
+    for name, queue in node.items():
+        line = line_of(node, name)
+        if name not in departments:
+            raise src.error(line, f'business unit "{unit}" names unknown department "{name}" '
+                                  f'(declared: {", ".join(departments)})')
+        queues[name] = expect_topic(src, queue, line)
+    return queues
+
+
+def _unit_accounts(src: Source, spec: CommentedMap, unit: str, seen: dict[tuple[str, str], tuple[str, int]]) -> None:
+    if "accounts" not in spec:
+        return
+    node = expect_mapping(src, spec["accounts"], line_of(spec, "accounts"), f'business unit "{unit}" accounts')
+    check_keys(src, node, f'business unit "{unit}" accounts', SOURCES)
+    for source, listed in node.items():
+        for account, line in expect_strings(src, listed, line_of(node, source), f"accounts.{source}"):
+            key = (source, account_key(account))
+            if key in seen:
+                owner, first = seen[key]
+                raise src.error(line, f'{source} account "{account}" already belongs to business unit "{owner}" '
+                                      f"(line {first})")
+            seen[key] = (unit, line)
