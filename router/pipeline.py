@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import orjson
 
+from router.classify.classifier import Classifier
 from router.classify.labels import Classification
-from router.classify.model import Classifier
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules import Decision, RoutingConfig
@@ -44,8 +44,7 @@ class Router:
 
     @property
     def threshold(self) -> float:
-        configured = self.config.confidence_threshold
-        return self.classifier.threshold if configured is None else configured
+        return self.config.threshold(self.classifier)
 
 
 class Routed:
@@ -119,7 +118,7 @@ def route_batch(records: Sequence[Record], router: Router, now: datetime | None)
 def _route_records(records: Sequence[Record], decoded: "list[list[Mention] | DeadLettered]",
                    classifications: Iterator[Classification], router: Router, now: datetime | None) -> list[Outcome]:
     """The outcomes of decoded records in order, each mention taking the next classification."""
-    threshold, decide = router.threshold, router.config.decide
+    route, classifier = router.config.route, router.classifier
     outcomes: list[Outcome] = []
     for record, mentions in zip(records, decoded):
         if isinstance(mentions, DeadLettered):
@@ -127,8 +126,7 @@ def _route_records(records: Sequence[Record], decoded: "list[list[Mention] | Dea
             continue
         for mention in mentions:
             classification = next(classifications)
-            low_confidence = classification.confidence < threshold
-            decision = decide(mention, classification, low_confidence=low_confidence)
+            decision, low_confidence = route(mention, classification, classifier=classifier)
             outcomes.append(Routed(record, mention, classification, low_confidence, decision, router, now))
     return outcomes
 

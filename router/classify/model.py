@@ -61,10 +61,6 @@ class Classifier:
             for index, row in zip(best, probabilities.tolist())
         ]
 
-    def is_low_confidence(self, result: Classification) -> bool:
-        """Below the threshold the label stands but the mention should go to triage."""
-        return result.confidence < self.threshold
-
 
 def _chunks(texts: Sequence[str], budget: int) -> list[list[str]]:
     """Consecutive runs of texts of at most `budget` characters each (a longer text goes alone)."""

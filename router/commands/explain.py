@@ -2,9 +2,11 @@
 
 import argparse
 import sys
+from functools import cache, partial
 from pathlib import Path
 
-from router.classify.labels import LABELS, Classification
+from router.classify.classifier import Classifier, ForcedLabel, load_model
+from router.classify.labels import LABELS
 from router.errors import RouterError
 from router.mentions import decode_record
 from router.rules import load_config
@@ -27,25 +29,23 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         raw = sys.stdin.buffer.read() if args.mention == "-" else Path(args.mention).read_bytes()
         mentions = decode_record(raw)
-        classifications, threshold = _classify(args, [m.text for m in mentions], config.confidence_threshold)
+        classifier = _classifier(args)
+        classifications = classifier.classify([m.text for m in mentions])
+        explanations = [config.route(mention, classification, classifier=classifier, trace=[])
+                        for mention, classification in zip(mentions, classifications)]
+        threshold = config.threshold(classifier)
     except (RouterError, OSError) as error:
         print(f"explain: {error}", file=sys.stderr)
         return 1
-    for index, (mention, classification) in enumerate(zip(mentions, classifications)):
+    for index, (mention, explanation) in enumerate(zip(mentions, explanations)):
         if index:
             print()
         print(f"mention {mention.id} ({mention.source}{', lang ' + mention.lang if mention.lang else ''})")
-        low = classification.confidence < threshold if threshold is not None else False
-        explanation = config.explain(mention, classification, low_confidence=low)
         print("\n".join(render_explanation(config, explanation, threshold)))
     return 0
 
 
-def _classify(args, texts: list[str], configured: float | None) -> tuple[list[Classification], float | None]:
-    """Forced labels skip the model; the threshold is the config's, else the model's."""
-    if args.label:
-        return [Classification.forced(args.label, args.confidence) for _ in texts], configured
-    from router.classify.model import Classifier  # loading the model takes a moment: only when needed
-
-    classifier = Classifier.load(args.model)
-    return classifier.classify(texts), configured if configured is not None else classifier.threshold
+def _classifier(args: argparse.Namespace) -> Classifier:
+    """The model, or a forced label judged against the model's threshold (loaded only if the config has none)."""
+    model = cache(partial(load_model, args.model))
+    return ForcedLabel(args.label, args.confidence, model=model) if args.label else model()

@@ -3,7 +3,9 @@
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple, overload
 
+from router.classify.classifier import Classifier
 from router.classify.labels import Classification
 from router.mentions.model import Mention
 from router.rules.facts import Facts
@@ -32,6 +34,13 @@ class Decision:
         # Spelled out: dataclasses.asdict deep-copies every field, which costs more than routing a mention.
         return {"owner": self.owner, "queues": list(self.queues), "priority": self.priority,
                 "copies": list(self.copies), "tags": list(self.tags), "route": list(self.route)}
+
+
+class Ruling(NamedTuple):
+    """A mention's decision, and whether its label was too unsure to trust (then the mention is triaged)."""
+
+    decision: Decision
+    low_confidence: bool
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,33 @@ class RoutingConfig:
     def __repr__(self) -> str:
         return f"RoutingConfig(path={str(self.path)!r}, hash={self.hash!r}, org_model={self.org_model!r})"
 
+    def threshold(self, classifier: Classifier) -> float:
+        """Below this confidence a label is a guess: the config's threshold wins, else the classifier's own."""
+        configured = self.confidence_threshold
+        return classifier.threshold if configured is None else configured
+
+    @overload
+    def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
+              low_confidence: bool | None = None, trace: None = None) -> Ruling: ...
+
+    @overload
+    def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
+              low_confidence: bool | None = None, trace: list[Visit]) -> Explanation: ...
+
+    def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
+              low_confidence: bool | None = None, trace: list[Visit] | None = None) -> Ruling | Explanation:
+        """The one way a classified mention is routed, by the worker, the replay, `explain`, rule tests and `classify`.
+
+        `classifier` made the classification; its threshold counts only when the config has none, so it is read
+        only then. A rule test may force `low_confidence`. With a `trace`, every route visited is recorded in
+        it and the whole explanation is returned.
+        """
+        if low_confidence is None:
+            low_confidence = classification.confidence < self.threshold(classifier)
+        if trace is not None:
+            return self._route(mention, classification, low_confidence, trace)
+        return Ruling(self.decide(mention, classification, low_confidence=low_confidence), low_confidence)
+
     def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Decision:
         unit = self.model.unit_of(mention)
         matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit)))
@@ -82,7 +118,7 @@ class RoutingConfig:
         return decision
 
     def explain(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Explanation:
-        """The decision plus every route visited and how each of its matchers fared."""
+        """The decision of `decide` plus every route visited and how each of its matchers fared."""
         return self._route(mention, classification, low_confidence, [])
 
     def topics(self) -> set[str]:

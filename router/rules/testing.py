@@ -9,7 +9,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from router.classify.labels import LABELS, Classification
+from router.classify.classifier import Classifier, ForcedLabel, load_model
+from router.classify.labels import LABELS
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules.config import RoutingConfig
@@ -31,7 +32,7 @@ EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route")
 # Canonical test mentions may leave out what routing never looks at.
 DEFAULT_CREATED_AT = "2024-01-01T00:00:00+00:00"
 
-ClassifierLoader = Callable[[], Any]
+ClassifierLoader = Callable[[], Classifier]
 
 
 @dataclass
@@ -119,18 +120,17 @@ def _check_case(src: Source, case: CommentedMap, name: str) -> None:
 
 
 class _Runner:
-    """Routes each test mention; the classifier is loaded only if a test needs it."""
+    """Routes each test mention as the worker would; the model is loaded only if a test needs it."""
 
     def __init__(self, config: RoutingConfig, load_classifier: ClassifierLoader | None):
         self.config = config
-        self._load = load_classifier or _default_classifier
-        self._classifier = None
+        self._load = load_classifier or load_model
+        self._model: Classifier | None = None
 
-    @property
-    def classifier(self):
-        if self._classifier is None:
-            self._classifier = self._load()
-        return self._classifier
+    def model(self) -> Classifier:
+        if self._model is None:
+            self._model = self._load()
+        return self._model
 
     def run(self, src: Source, case: CommentedMap, line: int) -> CaseResult:
         result = CaseResult(case["name"], line)
@@ -139,12 +139,11 @@ class _Runner:
         except InvalidMention as error:
             result.problems.append(f"the mention is not valid: {error}")
             return result
-        classification = self.classify(case, mention)
-        low = case.get("low_confidence")
-        if low is None:
-            low = classification.confidence < self.threshold()
-        decision = self.config.decide(mention, classification, low_confidence=low)
-        result.problems.extend(_compare(case["expect"], decision.as_dict()))
+        classifier = self.classifier(case)
+        classification = classifier.classify([mention.text])[0]
+        ruling = self.config.route(mention, classification, classifier=classifier,
+                                   low_confidence=case.get("low_confidence"))
+        result.problems.extend(_compare(case["expect"], ruling.decision.as_dict()))
         return result
 
     def mention(self, node: Any) -> Mention:
@@ -157,14 +156,10 @@ class _Runner:
             raise InvalidMention(f"the payload holds {len(mentions)} mentions; a test needs exactly one")
         return mentions[0]
 
-    def classify(self, case: CommentedMap, mention: Mention) -> Classification:
+    def classifier(self, case: CommentedMap) -> Classifier:
         if "label" not in case:
-            return self.classifier.classify([mention.text])[0]
-        return Classification.forced(case["label"], float(case.get("confidence", 1.0)))
-
-    def threshold(self) -> float:
-        configured = self.config.confidence_threshold
-        return self.classifier.threshold if configured is None else configured
+            return self.model()
+        return ForcedLabel(case["label"], float(case.get("confidence", 1.0)), model=self.model)
 
 
 def _compare(expect: CommentedMap, actual: dict) -> list[str]:
@@ -203,9 +198,3 @@ def _plain(node: Any) -> Any:
     if isinstance(node, float):
         return float(node)
     return str(node)
-
-
-def _default_classifier():
-    from router.classify.model import Classifier  # heavy: imported only when a test needs the model
-
-    return Classifier.load()

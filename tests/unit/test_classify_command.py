@@ -2,11 +2,16 @@
 
 import io
 import json
+from pathlib import Path
 
 from router.classify.labels import LABELS
 from router.classify.model import Classifier
 from router.cli import main
 from router.commands.classify import classify_stream
+from router.pipeline import Router
+from router.rules import load_config
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "router.yaml"
 
 
 def _mention(id_: str, text: str) -> str:
@@ -15,7 +20,7 @@ def _mention(id_: str, text: str) -> str:
 
 def _run(lines: list[str]) -> list[dict]:
     out = io.StringIO()
-    classify_stream(Classifier.load(), io.BytesIO("\n".join(lines).encode() + b"\n"), out)
+    classify_stream(Router(Classifier.load(), load_config(CONFIG)), io.BytesIO("\n".join(lines).encode() + b"\n"), out)
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 

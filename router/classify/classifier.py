@@ -1,0 +1,50 @@
+"""What routing asks of a classifier, and the classifier that applies a label chosen by hand."""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from router.classify.labels import LABELS, Classification
+
+
+class Classifier(Protocol):
+    """Labels texts in batches; a label less confident than `threshold` is a guess, and its mention is triaged."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    def classify(self, texts: Sequence[str]) -> list[Classification]: ...
+
+
+class ForcedLabel:
+    """Gives every text the same label (`explain --label`, a rule test's `label:`), judged as the model's would be.
+
+    Its threshold is the model's, which is loaded only when asked: a config with its own threshold never asks.
+    """
+
+    version = "forced"
+    labels = LABELS
+
+    def __init__(self, label: str, confidence: float, *, model: Callable[[], Classifier]) -> None:
+        self.label, self.confidence = label, confidence
+        self._model = model
+
+    @property
+    def threshold(self) -> float:
+        return self._model().threshold
+
+    def classify(self, texts: Sequence[str]) -> list[Classification]:
+        return [Classification.forced(self.label, self.confidence) for _ in texts]
+
+
+def load_model(directory: Path | None = None) -> Classifier:
+    """The trained model, the shipped one by default; scikit-learn takes a moment to import, so only when asked."""
+    from router.classify import model
+
+    return model.Classifier.load(directory)
