@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 LABELS: tuple[str, ...] = ("complaint", "sales_lead", "recruitment", "pr_crisis", "other")
+# The label that makes a mention a crisis, whatever the rules say.
+CRISIS_LABEL = "pr_crisis"
 
 
 @dataclass(frozen=True, slots=True)

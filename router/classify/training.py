@@ -8,8 +8,8 @@ from sklearn.model_selection import train_test_split
 
 from router.classify import artifact
 from router.classify.corpus import Labelled
+from router.classify.estimator import RANDOM_STATE, build_estimator
 from router.classify.metrics import score
-from router.classify.pipeline import RANDOM_STATE, build_pipeline
 from router.errors import ModelError
 
 HOLDOUT = 0.2
@@ -33,7 +33,7 @@ def _weights(data: Labelled) -> np.ndarray:
 
 def fit(texts, labels, weights: np.ndarray | None = None):
     """The project's pipeline fitted on weighted examples."""
-    pipeline = build_pipeline()
+    pipeline = build_estimator()
     if weights is None:
         return pipeline.fit(texts, labels)
     return pipeline.fit(texts, labels, model__sample_weight=np.asarray(weights, dtype=float))

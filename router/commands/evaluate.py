@@ -8,9 +8,9 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from router.classify.corpus import Labelled, read_labelled
+from router.classify.estimator import RANDOM_STATE, build_estimator
 from router.classify.metrics import format_table, score
 from router.classify.model import Classifier
-from router.classify.pipeline import RANDOM_STATE, build_pipeline
 from router.errors import ModelError, RouterError
 
 NAME = "evaluate"
@@ -40,7 +40,7 @@ def score_model(classifier: Classifier, data: Labelled) -> dict:
 
 
 def cross_validate(data: Labelled, folds: int) -> dict:
-    """Stratified K-fold of build_pipeline(); each text is predicted by a model that never saw it."""
+    """Stratified K-fold of build_estimator(); each text is predicted by a model that never saw it."""
     counts = data.counts()
     if folds < 2 or min(counts.values()) < folds:
         raise ModelError(f"--cv {folds} needs K >= 2 and at least K examples per label, got {counts}")
@@ -50,7 +50,7 @@ def cross_validate(data: Labelled, folds: int) -> dict:
     weights = data.weights or []
     params = {"model__sample_weight": np.asarray(weights)} if any(w != 1.0 for w in weights) else None
     probabilities = cross_val_predict(
-        build_pipeline(folds=3), data.texts, data.labels, cv=splitter, method="predict_proba", n_jobs=1,
+        build_estimator(folds=3), data.texts, data.labels, cv=splitter, method="predict_proba", n_jobs=1,
         params=params,
     )
     classes = sorted(set(data.labels))  # cross_val_predict orders columns like the estimator: sorted

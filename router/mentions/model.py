@@ -1,10 +1,11 @@
 """The canonical mention every source is normalised into."""
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Source = Literal["twitter", "tripadvisor", "facebook"]
+SOURCES: tuple[str, ...] = get_args(Source)
 
 
 class Author(BaseModel):

@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import NamedTuple, overload
 
 from router.classify.classifier import Classifier
-from router.classify.labels import Classification
+from router.classify.labels import CRISIS_LABEL, Classification
 from router.mentions.model import Mention
 from router.rules.facts import Facts
 from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
 from router.rules.schema import parse
-from router.rules.source import Source, read_source
-from router.rules.tree import Outcome, Route, Visit, combine, matching, walk
+from router.rules.tree import Route, RuleResult, Visit, combine, matching, walk
+from router.rules.yamltext import YamlText, read_yaml_text
 
-CRISIS_LABEL = "pr_crisis"
 # Decisions are memoised by what they depend on; a config has far fewer such keys, the bound only caps memory.
 MAX_CACHED_DECISIONS = 4096
 
@@ -48,7 +47,7 @@ class Explanation:
     """A decision with everything that led to it; `explain` renders it."""
 
     decision: Decision
-    outcome: Outcome
+    result: RuleResult
     classification: Classification
     low_confidence: bool
     unit: str | None
@@ -127,34 +126,34 @@ class RoutingConfig:
     def _route(self, mention, classification, low_confidence, trace) -> Explanation:
         unit = self.model.unit_of(mention)
         facts = Facts(mention, classification, low_confidence, unit)
-        decision, outcome, crisis = self._decide(walk(self.tree, facts, trace), classification.label, low_confidence,
+        decision, result, crisis = self._decide(walk(self.tree, facts, trace), classification.label, low_confidence,
                                                  unit)
-        return Explanation(decision, outcome, classification, low_confidence, unit, crisis, tuple(trace or ()), facts)
+        return Explanation(decision, result, classification, low_confidence, unit, crisis, tuple(trace or ()), facts)
 
     def _decide(self, matched: list[Route], label: str, low_confidence: bool,
-                unit: str | None) -> tuple[Decision, Outcome, bool]:
-        outcome = combine(matched)
+                unit: str | None) -> tuple[Decision, RuleResult, bool]:
+        result = combine(matched)
         # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
-        crisis = label == CRISIS_LABEL or outcome.escalate
-        queues, model_tags = self.model.deliver(Delivery(outcome.owner, outcome.copies, crisis, low_confidence, label,
+        crisis = label == CRISIS_LABEL or result.escalate
+        queues, model_tags = self.model.deliver(Delivery(result.owner, result.copies, crisis, low_confidence, label,
                                                          unit))
         decision = Decision(
-            owner=outcome.owner or UNASSIGNED,
+            owner=result.owner or UNASSIGNED,
             queues=tuple(dict.fromkeys(queues)),
-            priority=outcome.priority,
-            copies=outcome.copies,
-            tags=tuple(dict.fromkeys([*outcome.tags, *model_tags])),
-            route=outcome.route,
+            priority=result.priority,
+            copies=result.copies,
+            tags=tuple(dict.fromkeys([*result.tags, *model_tags])),
+            route=result.route,
         )
-        return decision, outcome, crisis
+        return decision, result, crisis
 
 
 def load_config(path: str | Path) -> RoutingConfig:
     """Read, check and compile a config file; raises ConfigError("FILE:LINE: ...")."""
-    return compile_source(read_source(path))
+    return compile_text(read_yaml_text(path))
 
 
-def compile_source(src: Source) -> RoutingConfig:
+def compile_text(src: YamlText) -> RoutingConfig:
     parsed = parse(src)
     return RoutingConfig(src.path, config_hash(src.data), parsed.org_model, parsed.confidence_threshold, parsed.tree)
 

@@ -11,6 +11,7 @@ from typing import Any
 import re2
 
 from router.classify.labels import LABELS
+from router.mentions.model import SOURCES
 from router.rules.facts import ALL_FIELDS, BOOL_FIELDS, NUMBER_FIELDS, STRING_FIELDS, Facts
 from router.rules.words import phrase_key
 
@@ -20,7 +21,7 @@ _ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne,
 }
 _FIELD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
-_KNOWN_VALUES = {"label": LABELS, "source": ("twitter", "tripadvisor", "facebook")}
+_KNOWN_VALUES = {"label": LABELS, "source": SOURCES}
 
 
 class MatcherError(ValueError):

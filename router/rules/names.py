@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from router.rules.source import Source, describe
+from router.rules.yamltext import YamlText, describe
 
 _TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
-def expect_topic(src: Source, value: Any, line: int) -> str:
+def expect_topic(src: YamlText, value: Any, line: int) -> str:
     ok = (isinstance(value, str) and 0 < len(value) <= 249 and value not in (".", "..")
           and all(ch in _TOPIC_CHARS for ch in value))
     if not ok:
@@ -17,6 +17,6 @@ def expect_topic(src: Source, value: Any, line: int) -> str:
     return value
 
 
-def check_name(src: Source, name: Any, line: int, what: str) -> None:
+def check_name(src: YamlText, name: Any, line: int, what: str) -> None:
     if not isinstance(name, str) or not name or not all(ch in _NAME_CHARS for ch in name):
         raise src.error(line, f'invalid {what} name {describe(name)}: use letters, digits, "_", "-" or "."')

@@ -7,8 +7,8 @@ import structlog
 
 from router.errors import ConfigError
 from router.metrics import CONFIG_RELOADS
-from router.rules.config import RoutingConfig, compile_source, config_hash, load_config
-from router.rules.source import Source
+from router.rules.config import RoutingConfig, compile_text, config_hash, load_config
+from router.rules.yamltext import YamlText
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +48,7 @@ class ConfigHolder:
             log.info("config.unchanged", path=str(self.path), hash=digest)
             return False
         try:
-            config = compile_source(Source(self.path, data))
+            config = compile_text(YamlText(self.path, data))
         except ConfigError as error:
             return self._refuse(str(error))
         old, self.current = self.current.hash, config

@@ -1,5 +1,6 @@
 """Plain-text renderings for operators: the routing tree and a decision's explanation."""
 
+from router.classify.labels import CRISIS_LABEL
 from router.rules.config import Explanation, RoutingConfig
 from router.rules.matchers import AnyWord, Matcher
 from router.rules.tree import Route, Visit
@@ -65,10 +66,10 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         f"  tags: {', '.join(d.tags) or '-'}",
         f"  route: {' > '.join(d.route)}",
     ]
-    if len(explanation.outcome.matched) > 1:
-        lines.append("  also matched (continue): " + "; ".join(" > ".join(p) for p in explanation.outcome.matched[:-1]))
+    if len(explanation.result.matched) > 1:
+        lines.append("  also matched (continue): " + "; ".join(" > ".join(p) for p in explanation.result.matched[:-1]))
     if explanation.crisis:
-        lines.append("  crisis: yes (label pr_crisis or a route with escalate: true)")
+        lines.append(f"  crisis: yes (label {CRISIS_LABEL} or a route with escalate: true)")
     return lines
 
 

@@ -8,8 +8,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from router.rules.matchers import Matcher, MatcherError, compile_matcher, compile_words
 from router.rules.names import check_name, expect_topic
 from router.rules.orgmodels import ORG_MODELS, REGISTRY, SECTIONS, UNASSIGNED, OrgModel
-from router.rules.source import (
-    Source,
+from router.rules.tree import PRIORITIES, Route, RouteSettings
+from router.rules.yamltext import (
+    YamlText,
     check_keys,
     describe,
     expect_list,
@@ -18,7 +19,6 @@ from router.rules.source import (
     line_of,
     require_keys,
 )
-from router.rules.tree import PRIORITIES, Route, Settings
 
 TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "route")
 ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "continue", "routes")
@@ -31,7 +31,7 @@ class Parsed:
     tree: Route
 
 
-def parse(src: Source) -> Parsed:
+def parse(src: YamlText) -> Parsed:
     doc = src.parse()
     if not isinstance(doc, CommentedMap):
         raise src.error(1, "the config must be a mapping with org_model, departments, topics and route")
@@ -48,7 +48,7 @@ def parse(src: Source) -> Parsed:
     return Parsed(org, threshold, tree)
 
 
-def _org_model(src: Source, doc: CommentedMap) -> type[OrgModel]:
+def _org_model(src: YamlText, doc: CommentedMap) -> type[OrgModel]:
     value = doc["org_model"]
     if value not in ORG_MODELS:
         raise src.error(line_of(doc, "org_model"),
@@ -56,13 +56,13 @@ def _org_model(src: Source, doc: CommentedMap) -> type[OrgModel]:
     return REGISTRY[value]
 
 
-def _check_sections(src: Source, doc: CommentedMap, model: type[OrgModel]) -> None:
+def _check_sections(src: YamlText, doc: CommentedMap, model: type[OrgModel]) -> None:
     for key, owner in SECTIONS.items():
         if key in doc and owner is not model:
             raise src.error(line_of(doc, key), f"{key} is only used by org_model {owner.name}")
 
 
-def _threshold(src: Source, doc: CommentedMap) -> float | None:
+def _threshold(src: YamlText, doc: CommentedMap) -> float | None:
     value = doc.get("confidence_threshold")
     if value is None:
         return None
@@ -72,7 +72,7 @@ def _threshold(src: Source, doc: CommentedMap) -> float | None:
     return float(value)
 
 
-def _departments(src: Source, doc: CommentedMap, model: type[OrgModel]) -> dict[str, str | None]:
+def _departments(src: YamlText, doc: CommentedMap, model: type[OrgModel]) -> dict[str, str | None]:
     node = expect_mapping(src, doc["departments"], line_of(doc, "departments"), "departments")
     if not node:
         raise src.error(line_of(doc, "departments"), "departments must declare at least one department")
@@ -91,7 +91,7 @@ def _departments(src: Source, doc: CommentedMap, model: type[OrgModel]) -> dict[
     return queues
 
 
-def _topics(src: Source, doc: CommentedMap, model: type[OrgModel]) -> dict[str, str]:
+def _topics(src: YamlText, doc: CommentedMap, model: type[OrgModel]) -> dict[str, str]:
     node = expect_mapping(src, doc["topics"], line_of(doc, "topics"), "topics")
     needed = model.topic_keys
     for key in node:
@@ -107,7 +107,7 @@ def _topics(src: Source, doc: CommentedMap, model: type[OrgModel]) -> dict[str, 
 class _TreeBuilder:
     """Compiles the `route:` tree, checking names, departments, matchers and reachability."""
 
-    def __init__(self, src: Source, departments: set[str], units: tuple[str, ...] | None):
+    def __init__(self, src: YamlText, departments: set[str], units: tuple[str, ...] | None):
         self.src = src
         self.departments = departments
         self.units = units
@@ -119,18 +119,18 @@ class _TreeBuilder:
             if key in node:
                 raise self.src.error(line_of(node, key),
                                      f'the root route cannot have "{key}": it receives every mention')
-        route = self.route(node, Settings(), ())
+        route = self.route(node, RouteSettings(), ())
         if route.settings.owner is None and not model.leaves_unassigned:
             unassigning = ", ".join(name for name, cls in REGISTRY.items() if cls.leaves_unassigned)
             raise self.src.error(line_of(node), "the root route needs an owner: in org_model "
                                  f"{model.name} every mention has one (only {unassigning} leaves mentions unassigned)")
         return route
 
-    def route(self, node: CommentedMap, parent: Settings, parent_path: tuple[str, ...]) -> Route:
+    def route(self, node: CommentedMap, parent: RouteSettings, parent_path: tuple[str, ...]) -> Route:
         name = self.name(node)
         subject = f'route "{name}"'
         check_keys(self.src, node, subject, ROUTE_KEYS)
-        settings = Settings(
+        settings = RouteSettings(
             owner=self.department(node, "owner", subject) if "owner" in node else parent.owner,
             priority=self.priority(node, subject) if "priority" in node else parent.priority,
             copies=self.copies(node, subject) if "copies" in node else parent.copies,

@@ -14,8 +14,8 @@ from router.classify.labels import LABELS
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules.config import RoutingConfig
-from router.rules.source import (
-    Source,
+from router.rules.yamltext import (
+    YamlText,
     check_keys,
     describe,
     expect_list,
@@ -23,7 +23,7 @@ from router.rules.source import (
     expect_string,
     expect_strings,
     line_of,
-    read_source,
+    read_yaml_text,
     require_keys,
 )
 
@@ -67,13 +67,13 @@ def run_tests(
     config: RoutingConfig, tests_path: str | Path, load_classifier: ClassifierLoader | None = None
 ) -> SuiteReport:
     """Run every test of the file; raises ConfigError when the tests file itself is malformed."""
-    src = read_source(tests_path)
+    src = read_yaml_text(tests_path)
     cases = _cases(src)
     runner = _Runner(config, load_classifier)
     return SuiteReport(src.path, [runner.run(src, case, line) for case, line in cases])
 
 
-def _cases(src: Source) -> list[tuple[CommentedMap, int]]:
+def _cases(src: YamlText) -> list[tuple[CommentedMap, int]]:
     doc = src.parse()
     if not isinstance(doc, CommentedMap):
         raise src.error(1, "a tests file must be a mapping with a `tests:` list")
@@ -97,7 +97,7 @@ def _cases(src: Source) -> list[tuple[CommentedMap, int]]:
     return cases
 
 
-def _check_case(src: Source, case: CommentedMap, name: str) -> None:
+def _check_case(src: YamlText, case: CommentedMap, name: str) -> None:
     subject = f'test "{name}"'
     expect = expect_mapping(src, case["expect"], line_of(case, "expect"), f"{subject} expect")
     check_keys(src, expect, f"{subject} expect", EXPECT_KEYS)
@@ -132,7 +132,7 @@ class _Runner:
             self._model = self._load()
         return self._model
 
-    def run(self, src: Source, case: CommentedMap, line: int) -> CaseResult:
+    def run(self, src: YamlText, case: CommentedMap, line: int) -> CaseResult:
         result = CaseResult(case["name"], line)
         try:
             mention = self.mention(case["mention"])

@@ -10,7 +10,7 @@ _RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 
 
 @dataclass(frozen=True)
-class Settings:
+class RouteSettings:
     """What a route decides; a child starts from its parent's settings and overrides some."""
 
     owner: str | None = None
@@ -26,7 +26,7 @@ class Route:
     path: tuple[str, ...]
     line: int
     matchers: tuple[Matcher, ...]
-    settings: Settings
+    settings: RouteSettings
     cont: bool = False
     children: tuple["Route", ...] = ()
 
@@ -46,7 +46,7 @@ class Visit:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RuleResult:
     """The rules' decision before the org model turns it into topics."""
 
     owner: str | None
@@ -92,7 +92,7 @@ def matching(route: Route, facts: Facts) -> list[Route]:
     return found or [route]
 
 
-def combine(matched: list[Route]) -> Outcome:
+def combine(matched: list[Route]) -> RuleResult:
     """The last match is the one that won; earlier `continue` matches add copies, tags and priority."""
     winner = matched[-1].settings
     owner = winner.owner
@@ -106,7 +106,7 @@ def combine(matched: list[Route]) -> Outcome:
         if _RANK[s.priority] > _RANK[priority]:
             priority = s.priority
     copies.pop(owner, None)
-    return Outcome(
+    return RuleResult(
         owner=owner,
         priority=priority,
         copies=tuple(copies),

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from router.classify.labels import LABELS, Classification
 from router.mentions import Mention
 from router.rules import load_config
-from router.rules.config import compile_source
-from router.rules.source import Source
+from router.rules.config import compile_text
+from router.rules.yamltext import YamlText
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = [load_config(REPO / "config" / "router.yaml")] + [
@@ -26,7 +26,7 @@ EVERY_MATCHER = [
 EVERY_ROUTE = "\n".join(
     f"    - name: r{i}\n      continue: true\n      match: ['{m}']\n      tags: [t{i}]" for i, m in enumerate(EVERY_MATCHER)
 )
-ALL_FIELDS_CONFIG = compile_source(Source("every-matcher.yaml", f"""\
+ALL_FIELDS_CONFIG = compile_text(YamlText("every-matcher.yaml", f"""\
 org_model: decentralized
 departments: {{sales: q.sales}}
 topics: {{unassigned: q.none}}

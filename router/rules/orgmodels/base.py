@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from ruamel.yaml.comments import CommentedMap
 
 from router.mentions.model import Mention
-from router.rules.source import Source
+from router.rules.yamltext import YamlText
 
 UNASSIGNED = "unassigned"
 # Every model class, by the name a config gives in `org_model:`; a class registers itself when defined.
@@ -47,7 +47,7 @@ class OrgModel:
             REGISTRY[cls.name] = cls
 
     @classmethod
-    def parse_section(cls, src: Source, doc: CommentedMap, departments: Mapping[str, str | None]) -> dict[str, Any]:
+    def parse_section(cls, src: YamlText, doc: CommentedMap, departments: Mapping[str, str | None]) -> dict[str, Any]:
         """The model's own fields from its config section, checked; none by default."""
         return {}
 

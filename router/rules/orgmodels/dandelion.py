@@ -6,13 +6,12 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from router.mentions.model import Mention
+from router.mentions.model import SOURCES, Mention
 from router.rules.names import check_name, expect_topic
 from router.rules.orgmodels.base import Delivery, OrgModel, base_tags
-from router.rules.source import Source, check_keys, expect_mapping, expect_strings, line_of, require_keys
+from router.rules.yamltext import YamlText, check_keys, expect_mapping, expect_strings, line_of, require_keys
 
 UNIT_KEYS = ("hub", "accounts", "departments")
-SOURCES = ("twitter", "tripadvisor", "facebook")
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Dandelion(OrgModel):
     accounts: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, account) -> unit
 
     @classmethod
-    def parse_section(cls, src: Source, doc: CommentedMap, departments: Mapping[str, str | None]) -> dict[str, Any]:
+    def parse_section(cls, src: YamlText, doc: CommentedMap, departments: Mapping[str, str | None]) -> dict[str, Any]:
         if "business_units" not in doc:
             raise src.error(line_of(doc), "org_model dandelion needs business_units, each with its hub")
         node = expect_mapping(src, doc["business_units"], line_of(doc, "business_units"), "business_units")
@@ -86,7 +85,7 @@ def account_key(account: str) -> str:
     return account.strip().lstrip("@").casefold()
 
 
-def _unit_queues(src: Source, spec: CommentedMap, unit: str, departments: Mapping[str, str | None]) -> dict[str, str]:
+def _unit_queues(src: YamlText, spec: CommentedMap, unit: str, departments: Mapping[str, str | None]) -> dict[str, str]:
     if "departments" not in spec:
         return {}
     node = expect_mapping(src, spec["departments"], line_of(spec, "departments"), f'business unit "{unit}" departments')
@@ -100,7 +99,7 @@ def _unit_queues(src: Source, spec: CommentedMap, unit: str, departments: Mappin
     return queues
 
 
-def _unit_accounts(src: Source, spec: CommentedMap, unit: str, seen: dict[tuple[str, str], tuple[str, int]]) -> None:
+def _unit_accounts(src: YamlText, spec: CommentedMap, unit: str, seen: dict[tuple[str, str], tuple[str, int]]) -> None:
     if "accounts" not in spec:
         return
     node = expect_mapping(src, spec["accounts"], line_of(spec, "accounts"), f'business unit "{unit}" accounts')

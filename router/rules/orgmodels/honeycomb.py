@@ -6,9 +6,9 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from router.classify.labels import LABELS
+from router.classify.labels import CRISIS_LABEL, LABELS
 from router.rules.orgmodels.base import Delivery, OrgModel, base_tags
-from router.rules.source import Source, check_keys, expect_mapping, expect_strings, line_of
+from router.rules.yamltext import YamlText, check_keys, expect_mapping, expect_strings, line_of
 
 POLICY_KEYS = ("reserved_labels", "reserved_departments")
 
@@ -24,10 +24,10 @@ class Honeycomb(OrgModel):
     reserved_departments: frozenset[str] = frozenset()
 
     @classmethod
-    def parse_section(cls, src: Source, doc: CommentedMap, departments: Mapping[str, str | None]) -> dict[str, Any]:
+    def parse_section(cls, src: YamlText, doc: CommentedMap, departments: Mapping[str, str | None]) -> dict[str, Any]:
         node = doc.get("policy")
         if node is None:
-            return {"reserved_labels": frozenset({"pr_crisis"})}
+            return {"reserved_labels": frozenset({CRISIS_LABEL})}
         node = expect_mapping(src, node, line_of(doc, "policy"), "policy")
         check_keys(src, node, "policy", POLICY_KEYS)
         labels = expect_strings(src, node.get("reserved_labels", CommentedSeq()), line_of(node, "reserved_labels"),

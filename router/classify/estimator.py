@@ -1,4 +1,4 @@
-"""The project's training pipeline: normalised text, word and character n-grams, a calibrated linear model."""
+"""The unfitted estimator every model is trained from: normalised text, n-grams, a calibrated linear model."""
 
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfTransformer
@@ -32,7 +32,7 @@ def _calibrated(model, folds: int):
     return CalibratedClassifierCV(model, method="temperature", cv=cv, ensemble=False)
 
 
-def build_pipeline(
+def build_estimator(
     C: float = 30.0,  # noqa: N803 - scikit-learn's name
     calibrate: bool = True,
     folds: int = CALIBRATION_FOLDS,

@@ -12,7 +12,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from router.errors import ConfigError
 
 
-class Source:
+class YamlText:
     """One YAML file: its bytes, its parsed tree, and `error()` to blame one of its lines."""
 
     def __init__(self, path: str | Path, data: bytes):
@@ -39,9 +39,9 @@ class Source:
             raise self.error(1, f"invalid YAML: {error}") from None
 
 
-def read_source(path: str | Path) -> Source:
+def read_yaml_text(path: str | Path) -> YamlText:
     try:
-        return Source(path, Path(path).read_bytes())
+        return YamlText(path, Path(path).read_bytes())
     except OSError as error:
         raise ConfigError(f"{path}:0: cannot read the file: {error.strerror}") from None
 
@@ -60,7 +60,7 @@ def line_of(node: Any, key: Any = None, default: int = 1) -> int:
     return default
 
 
-def check_keys(src: Source, node: CommentedMap, subject: str, allowed: Iterable[str]) -> None:
+def check_keys(src: YamlText, node: CommentedMap, subject: str, allowed: Iterable[str]) -> None:
     """Unknown keys are errors, with a suggestion when the key looks like a typo."""
     allowed = list(allowed)
     for key in node:
@@ -70,31 +70,31 @@ def check_keys(src: Source, node: CommentedMap, subject: str, allowed: Iterable[
             raise src.error(line_of(node, key), f'{subject} has unknown key "{key}" ({hint})')
 
 
-def require_keys(src: Source, node: CommentedMap, subject: str, required: Iterable[str]) -> None:
+def require_keys(src: YamlText, node: CommentedMap, subject: str, required: Iterable[str]) -> None:
     for key in required:
         if key not in node:
             raise src.error(line_of(node), f'{subject} is missing the required key "{key}"')
 
 
-def expect_mapping(src: Source, value: Any, line: int, what: str) -> CommentedMap:
+def expect_mapping(src: YamlText, value: Any, line: int, what: str) -> CommentedMap:
     if not isinstance(value, CommentedMap):
         raise src.error(line, f"{what} must be a mapping of keys to values")
     return value
 
 
-def expect_list(src: Source, value: Any, line: int, what: str) -> CommentedSeq:
+def expect_list(src: YamlText, value: Any, line: int, what: str) -> CommentedSeq:
     if not isinstance(value, CommentedSeq):
         raise src.error(line, f"{what} must be a list")
     return value
 
 
-def expect_string(src: Source, value: Any, line: int, what: str) -> str:
+def expect_string(src: YamlText, value: Any, line: int, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise src.error(line, f"{what} must be a non-empty string, got {describe(value)}")
     return str(value)
 
 
-def expect_strings(src: Source, value: Any, line: int, what: str) -> list[tuple[str, int]]:
+def expect_strings(src: YamlText, value: Any, line: int, what: str) -> list[tuple[str, int]]:
     """A list of non-empty strings, each with its own line."""
     items = expect_list(src, value, line, what)
     return [(expect_string(src, item, line_of(items, i, line), f"each item of {what}"), line_of(items, i, line))
