@@ -16,7 +16,7 @@ import orjson
 
 from router.classify.classifier import Classifier
 from router.classify.labels import Classification
-from router.errors import InvalidMention
+from router.errors import DeadLetterKind, InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules import Decision, RoutingConfig
 
@@ -47,14 +47,50 @@ class Router:
         return self.config.threshold(self.classifier)
 
 
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Why a mention went where it went: its classification, the decision, and what made them."""
+
+    classification: Classification
+    low_confidence: bool
+    decision: Decision
+    config_hash: str
+    model_version: str
+    routed_at: datetime
+
+    @property
+    def confidence(self) -> float:
+        """The label's probability as the documents give it, to four decimals."""
+        return round(self.classification.confidence, 4)
+
+    def as_document(self) -> dict:
+        """The `routing` object of a decision and of a delivered mention; its keys' order is part of the format."""
+        classification = self.classification
+        return {
+            "label": classification.label,
+            "confidence": self.confidence,
+            "scores": {label: round(score, 4) for label, score in classification.scores.items()},
+            "low_confidence": self.low_confidence,
+            **self.decision.as_dict(),
+            "config_hash": self.config_hash,
+            "model_version": self.model_version,
+            "routed_at": self.routed_at.isoformat(),
+        }
+
+    def __getitem__(self, key: str) -> object:
+        # router/worker's debug line reads `routing["confidence"]`; `.confidence` is the typed way.
+        return self.as_document()[key]
+
+
 class Routed:
     """A mention with the decision made for it; read-only.
 
-    `routing`, the why that travels with the mention, is built on first use: a replay that only counts
-    outcomes never pays for it.
+    `routing`, the why that travels with the mention, and its document are built on first use: a replay that
+    only counts outcomes never pays for them.
     """
 
-    __slots__ = ("record", "mention", "classification", "low_confidence", "decision", "router", "now", "_routing")
+    __slots__ = ("record", "mention", "classification", "low_confidence", "decision", "router", "now", "_routing",
+                 "_document")
 
     def __init__(self, record: Record, mention: Mention, classification: Classification, low_confidence: bool,
                  decision: Decision, router: Router, now: datetime | None) -> None:
@@ -65,24 +101,40 @@ class Routed:
         self.decision = decision
         self.router = router
         self.now = now  # when the batch was routed; None routes at event time
-        self._routing: dict | None = None
+        self._routing: Routing | None = None
+        self._document: dict | None = None
 
     @property
-    def routing(self) -> dict:
+    def routing(self) -> Routing:
         if self._routing is None:
-            self._routing = routing_document(self)
+            router = self.router
+            self._routing = Routing(self.classification, self.low_confidence, self.decision, router.config.hash,
+                                    router.classifier.version, self.now or self.mention.created_at)
         return self._routing
+
+    def routing_document(self) -> dict:
+        """`routing.as_document()`, built once: the queue copies and the decision all carry it."""
+        if self._document is None:
+            self._document = self.routing.as_document()
+        return self._document
 
     def __repr__(self) -> str:
         return f"Routed(mention={self.mention.id!r}, decision={self.decision!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class DeadLettered:
-    """A record that is not a mention, kept whole with the reason."""
+    """A record that is not a mention, kept whole with the reason, which starts with the reason's kind."""
 
     record: Record
     reason: str
+    kind: DeadLetterKind
+
+    def __init__(self, record: Record, reason: str, kind: DeadLetterKind | None = None) -> None:
+        object.__setattr__(self, "record", record)
+        object.__setattr__(self, "reason", reason)
+        # Without a kind, as the worker writes its "output too large" reason, the reason names it first.
+        object.__setattr__(self, "kind", DeadLetterKind.of(reason) if kind is None else kind)
 
 
 Outcome = Routed | DeadLettered
@@ -139,31 +191,20 @@ def _route_alone(record: Record, mentions: "list[Mention] | DeadLettered", route
         classifications = iter(router.classifier.classify([mention.text for mention in mentions]))
         return _route_records([record], [mentions], classifications, router, now)
     except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
-        return [DeadLettered(record, f"routing failed: {type(error).__name__}: {error}"[:1000])]
+        return [_failed(record, DeadLetterKind.ROUTING_FAILED, error)]
 
 
 def _decode(record: Record) -> list[Mention] | DeadLettered:
     try:
         return decode_record(record.value)
     except InvalidMention as error:
-        return DeadLettered(record, str(error))
+        return DeadLettered(record, str(error), error.kind)
     except Exception as error:  # noqa: BLE001 - a decoding bug dead-letters one record, not the batch
-        return DeadLettered(record, f"decoding failed: {type(error).__name__}: {error}"[:1000])
+        return _failed(record, DeadLetterKind.DECODING_FAILED, error)
 
 
-def routing_document(routed: Routed) -> dict:
-    """Why a mention went where it went: label and scores, the decision, and what made it."""
-    classification, router = routed.classification, routed.router
-    return {
-        "label": classification.label,
-        "confidence": round(classification.confidence, 4),
-        "scores": {label: round(score, 4) for label, score in classification.scores.items()},
-        "low_confidence": routed.low_confidence,
-        **routed.decision.as_dict(),
-        "config_hash": router.config.hash,
-        "model_version": router.classifier.version,
-        "routed_at": (routed.now or routed.mention.created_at).isoformat(),
-    }
+def _failed(record: Record, kind: DeadLetterKind, error: Exception) -> DeadLettered:
+    return DeadLettered(record, f"{kind}: {type(error).__name__}: {error}"[:1000], kind)
 
 
 def messages_for(outcome: Outcome, *, decisions_topic: str, dead_letter_topic: str) -> list[Message]:
@@ -183,11 +224,11 @@ def delivered_value(routed: Routed) -> bytes:
     """The mention as the queues receive it: its own fields, then `routing`."""
     mention = routed.mention
     if "routing" in (mention.model_extra or {}):  # the producer's own `routing` keeps its place, with ours in it
-        return _dumps({**mention.model_dump(mode="json", exclude_none=True), "routing": routed.routing})
+        return _dumps({**mention.model_dump(mode="json", exclude_none=True), "routing": routed.routing_document()})
     # pydantic writes the mention's JSON itself, as model_dump(mode="json") would have given it, without the
     # detour through Python objects; `routing` is appended before the closing brace.
     fields = mention.__pydantic_serializer__.to_json(mention, exclude_none=True)
-    return b"".join((fields[:-1], b',"routing":', _dumps(routed.routing), b"}"))
+    return b"".join((fields[:-1], b',"routing":', _dumps(routed.routing_document()), b"}"))
 
 
 def decision_document(outcome: Routed) -> dict:
@@ -198,7 +239,7 @@ def decision_document(outcome: Routed) -> dict:
         "source": mention.source,
         "created_at": mention.created_at.isoformat(),
         "thread_id": mention.thread_id,
-        "routing": outcome.routing,
+        "routing": outcome.routing_document(),
     }
 
 

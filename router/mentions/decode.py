@@ -7,6 +7,7 @@ import sys
 import orjson
 from pydantic import ValidationError
 
+from router.errors import DeadLetterKind as Kind
 from router.errors import InvalidMention
 from router.mentions.model import Mention
 from router.mentions.native import normalise
@@ -26,17 +27,17 @@ _NOT_PLAIN = object()
 def decode_record(raw: bytes) -> list[Mention]:
     """Every mention in one record; raises InvalidMention with a reason fit for the dead-letter topic."""
     if raw is None:
-        raise InvalidMention("empty record: no value")
+        raise InvalidMention.because(Kind.EMPTY_RECORD, "no value")
     if len(raw) > MAX_RECORD_BYTES:
-        raise InvalidMention(f"record too large: {len(raw)} bytes, limit {MAX_RECORD_BYTES}")
+        raise InvalidMention.because(Kind.TOO_LARGE, f"{len(raw)} bytes, limit {MAX_RECORD_BYTES}")
     payload, plain = _parse(raw)
     if not isinstance(payload, dict):
-        raise InvalidMention(f"invalid mention: expected a JSON object, got {type(payload).__name__}")
+        raise InvalidMention.because(Kind.INVALID_MENTION, f"expected a JSON object, got {type(payload).__name__}")
     if not plain and b"\\u" in raw:  # orjson refuses lone surrogate escapes itself
         _refuse_lone_surrogates(payload)
     mentions = [_validate(fields) for fields in normalise(payload)]
     if not mentions:
-        raise InvalidMention("no mention in payload: a webhook without any comment")
+        raise InvalidMention.because(Kind.NO_MENTION, "a webhook without any comment")
     return mentions
 
 
@@ -48,7 +49,7 @@ def _parse(raw: bytes) -> tuple[object, bool]:
         payload = _parse_strictly(_utf8(raw))
     # Every level opens a bracket: counting them in C spares the walk to all but bracket-heavy records.
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(payload, MAX_DEPTH):
-        raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+        raise InvalidMention.because(Kind.INVALID_JSON, f"nested deeper than {MAX_DEPTH} levels")
     return payload, plain
 
 
@@ -56,18 +57,20 @@ def _utf8(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InvalidMention(f"invalid UTF-8: undecodable byte at offset {error.start}") from None
+        raise InvalidMention.because(Kind.INVALID_UTF8, f"undecodable byte at offset {error.start}") from None
 
 
 def _parse_strictly(text: str) -> object:
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as error:
-        raise InvalidMention(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
+        where = f"line {error.lineno}, column {error.colno}"
+        raise InvalidMention.because(Kind.INVALID_JSON, f"{error.msg} ({where})") from None
     except RecursionError:  # the C parser guards its stack; the record nests thousands of levels
-        raise InvalidMention(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
+        raise InvalidMention.because(Kind.INVALID_JSON, f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:  # the parser's only other error: an integer longer than Python will convert
-        raise InvalidMention(f"invalid JSON: an integer has more than {sys.get_int_max_str_digits()} digits") from None
+        limit = sys.get_int_max_str_digits()
+        raise InvalidMention.because(Kind.INVALID_JSON, f"an integer has more than {limit} digits") from None
 
 
 def _plain_json(raw: bytes) -> object:
@@ -87,13 +90,13 @@ def _plain_json(raw: bytes) -> object:
 
 def _refuse_constant(name: str) -> float:
     """NaN and Infinity are not JSON; written out again they would break every strict reader downstream."""
-    raise InvalidMention(f"invalid JSON: {name} is not a JSON number")
+    raise InvalidMention.because(Kind.INVALID_JSON, f"{name} is not a JSON number")
 
 
 def _finite_float(literal: str) -> float:
     value = float(literal)
     if math.isinf(value):  # 1e400 parses as infinity, which JSON cannot write back
-        raise InvalidMention("invalid JSON: a number is out of the range of a double")
+        raise InvalidMention.because(Kind.INVALID_JSON, "a number is out of the range of a double")
     return value
 
 
@@ -113,7 +116,8 @@ def _refuse_lone_surrogates(payload: dict) -> None:
     try:
         json.dumps(payload, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidMention("invalid mention: a string holds an unpaired UTF-16 surrogate escape") from None
+        detail = "a string holds an unpaired UTF-16 surrogate escape"
+        raise InvalidMention.because(Kind.INVALID_MENTION, detail) from None
 
 
 def _validate(fields: dict) -> Mention:
@@ -121,7 +125,7 @@ def _validate(fields: dict) -> Mention:
         # The validator itself: model_validate's own checks of its arguments cost a third as much again.
         return Mention.__pydantic_validator__.validate_python(fields)
     except ValidationError as error:
-        raise InvalidMention(f"invalid mention: {_describe(error)}") from None
+        raise InvalidMention.because(Kind.INVALID_MENTION, _describe(error)) from None
 
 
 def _describe(error: ValidationError) -> str:

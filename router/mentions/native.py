@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 from typing import Any
 
+from router.errors import DeadLetterKind as Kind
 from router.errors import InvalidMention
 
 Payload = dict[str, Any]
@@ -117,7 +118,7 @@ def _unix_to_rfc3339(value: Any) -> Any:
             return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
         except (OverflowError, OSError, ValueError):
             # Not handed on as a number: pydantic would read a large one as milliseconds, another date.
-            raise InvalidMention("invalid mention: created_at: Unix time out of range") from None
+            raise InvalidMention.because(Kind.INVALID_MENTION, "created_at: Unix time out of range") from None
     return value
 
 

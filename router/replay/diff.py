@@ -115,7 +115,7 @@ def change_record(before: Routed, after: Routed, what: list[str]) -> dict:
 
 def _side(routed: Routed) -> dict:
     d = routed.decision
-    return {"label": routed.classification.label, "confidence": routed.routing["confidence"],
+    return {"label": routed.classification.label, "confidence": routed.routing.confidence,
             "low_confidence": routed.low_confidence, "owner": d.owner, "queues": sorted(d.queues),
             "priority": d.priority, "route": route_name(routed)}
 

@@ -9,11 +9,6 @@ from router.pipeline import DeadLettered, Outcome, Routed
 CONFIDENCE_BINS = 10
 
 
-def reason_group(reason: str) -> str:
-    """`invalid mention: created_at: Field required` -> `invalid mention`, as the worker's metric labels it."""
-    return reason.split(":", 1)[0]
-
-
 def confidence_bin(confidence: float) -> str:
     """`0.9-1.0` style bucket names, which sort in numeric order as strings."""
     index = min(int(confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1)
@@ -61,7 +56,7 @@ class Summary:
                 self._last_record = outcome.record
             if isinstance(outcome, DeadLettered):
                 self.dead_lettered += 1
-                self.dead_letter_reasons[reason_group(outcome.reason)] += 1
+                self.dead_letter_reasons[outcome.kind.value] += 1  # a plain string: the summary is JSON
                 continue
             decision, classification, router = outcome.decision, outcome.classification, outcome.router
             keys.append((classification.label, decision.owner, decision.queues, decision.route, decision.priority,

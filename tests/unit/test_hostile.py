@@ -44,6 +44,7 @@ def check_outcomes(hostile: Hostile, raw: bytes, outcomes: list) -> None:
     else:
         assert [type(o) for o in outcomes] == [DeadLettered]
         assert outcomes[0].reason.startswith(hostile.expect), outcomes[0].reason
+        assert outcomes[0].reason.startswith(f"{outcomes[0].kind}: "), outcomes[0].kind
     for outcome in outcomes:
         for message in messages_for(outcome, **TOPICS):
             assert len(message.value) < MAX_MESSAGE_BYTES

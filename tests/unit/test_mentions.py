@@ -111,6 +111,7 @@ def test_dead_letter_reasons(raw, reason):
     with pytest.raises(InvalidMention) as caught:
         decode_record(raw)
     assert str(caught.value) == reason
+    assert reason.startswith(f"{caught.value.kind}: ")  # the kind that metrics and summaries count it under
 
 
 def test_oversized_record_is_refused_before_parsing(mention_bytes):

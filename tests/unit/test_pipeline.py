@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router.classify.model import Classifier
+from router.errors import DeadLetterKind
 from router.mentions import decode_record
 from router.pipeline import DEAD_LETTER_PREFIX_BYTES, DeadLettered, Record, Routed, Router, messages_for, route_batch
 from router.rules import load_config
@@ -44,7 +45,7 @@ def test_one_outcome_per_mention_in_input_order(router, mention_bytes, payload):
 
 def test_routing_object_says_why(router, mention_bytes):
     [routed] = route_batch(_records(mention_bytes(text="I want a refund, my order never arrived")), router, NOW)
-    routing = routed.routing
+    routing = routed.routing.as_document()
     assert routing["label"] == routed.classification.label
     assert routing["scores"].keys() == set(router.classifier.labels)
     assert routing["confidence"] == routing["scores"][routing["label"]] == max(routing["scores"].values())
@@ -55,6 +56,9 @@ def test_routing_object_says_why(router, mention_bytes):
     assert routing["model_version"] == router.classifier.version
     assert routing["routed_at"] == NOW.isoformat()
     assert routing["low_confidence"] is (routed.classification.confidence < router.threshold)
+    assert list(routing) == ["label", "confidence", "scores", "low_confidence", "owner", "queues", "priority", "copies",
+                             "tags", "route", "config_hash", "model_version", "routed_at"]
+    assert routed.routing.confidence == routing["confidence"] and routed.routing.decision == routed.decision
 
 
 def test_low_confidence_uses_the_config_threshold(router):
@@ -70,10 +74,10 @@ def test_routed_mention_goes_to_each_queue_and_to_the_decisions(router, mention_
     assert {m.key for m in messages} == {b"thread-7"}
     delivered = json.loads(messages[0].value)
     assert delivered["id"] == "m-1" and delivered["campaign"] == "x"
-    assert delivered["routing"] == routed.routing
+    assert delivered["routing"] == routed.routing.as_document()
     decision = json.loads(messages[-1].value)
     assert decision == {"mention_id": "m-1", "source": "twitter", "created_at": "2026-11-20T10:00:00+00:00",
-                        "thread_id": "thread-7", "routing": routed.routing}
+                        "thread_id": "thread-7", "routing": routed.routing.as_document()}
 
 
 def test_dead_letter_keeps_the_original_bytes_and_where_they_came_from(router):
@@ -87,7 +91,7 @@ def test_dead_letter_keeps_the_original_bytes_and_where_they_came_from(router):
     assert letter == {"reason": dead.reason, "original": letter["original"], "topic": "mentions",
                       "partition": 3, "offset": 41, "original_bytes": len(raw),
                       "original_sha256": hashlib.sha256(raw).hexdigest(), "truncated": False}
-    assert dead.reason.startswith("invalid UTF-8")
+    assert dead.reason.startswith("invalid UTF-8") and dead.kind is DeadLetterKind.INVALID_UTF8
 
 
 def test_same_batch_same_decisions(router, mention_bytes):
@@ -161,6 +165,7 @@ def test_a_record_whose_routing_raises_is_dead_lettered_and_the_rest_routed(rout
 
     assert [type(o) for o in outcomes] == [Routed, DeadLettered, Routed]
     assert outcomes[1].reason == "routing failed: RuntimeError: boom"
+    assert outcomes[1].kind is DeadLetterKind.ROUTING_FAILED
     assert [o.routing for o in outcomes if isinstance(o, Routed)] == [
         o.routing for o in route_batch([records[0], records[2]], router, NOW)]
 
@@ -178,3 +183,10 @@ def test_a_record_whose_decoding_raises_unexpectedly_is_dead_lettered_alone(rout
 
     assert [type(o) for o in outcomes] == [Routed, DeadLettered]
     assert outcomes[1].reason == "decoding failed: KeyError: 'bug'"
+    assert outcomes[1].kind is DeadLetterKind.DECODING_FAILED
+
+
+def test_a_dead_letter_given_only_its_reason_takes_the_kind_the_reason_names():
+    dead = DeadLettered(Record(b"{}"), "output too large: 2000000 bytes, limit 1000000")
+    assert dead.kind is DeadLetterKind.OUTPUT_TOO_LARGE
+    assert dead == DeadLettered(Record(b"{}"), dead.reason, DeadLetterKind.OUTPUT_TOO_LARGE)

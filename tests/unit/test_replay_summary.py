@@ -8,7 +8,7 @@ from replay_doubles import ROUTING_YAML, KeywordClassifier
 
 from router.pipeline import Record, Router, route_batch
 from router.replay.engine import batches, replay
-from router.replay.summary import Summary, confidence_bin, reason_group
+from router.replay.summary import Summary, confidence_bin
 from router.rules import load_config
 
 
@@ -59,13 +59,13 @@ def test_batch_size_does_not_change_the_result(records, router):
 
 def test_replay_routes_at_event_time(records, router):
     routed = [o for o in replay(records, router) if hasattr(o, "routing")]
-    assert [o.routing["routed_at"] for o in routed] == [o.mention.created_at.isoformat() for o in routed]
+    assert [o.routing.routed_at for o in routed] == [o.mention.created_at for o in routed]
 
 
 def test_replay_decisions_are_the_workers_apart_from_routed_at(records, router):
     now = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    worker = [o.routing for o in route_batch(records, router, now) if hasattr(o, "routing")]
-    offline = [o.routing for o in replay(records, router, batch_size=2) if hasattr(o, "routing")]
+    worker = [o.routing.as_document() for o in route_batch(records, router, now) if hasattr(o, "routing")]
+    offline = [o.routing.as_document() for o in replay(records, router, batch_size=2) if hasattr(o, "routing")]
     assert [{**r, "routed_at": None} for r in worker] == [{**r, "routed_at": None} for r in offline]
     assert {r["routed_at"] for r in worker} == {now.isoformat()}
 
@@ -80,5 +80,4 @@ def test_batches_are_consecutive_and_bounded():
 
 
 def test_helpers():
-    assert reason_group("invalid mention: created_at: Field required") == "invalid mention"
     assert confidence_bin(0.0) == "0.0-0.1" and confidence_bin(0.55) == "0.5-0.6" and confidence_bin(1.0) == "0.9-1.0"
