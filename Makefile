@@ -42,10 +42,10 @@ bench: $(INSTALLED)
 # Rebuild the shipped classifier from the seed corpus and the licence-compatible public sets.
 model: $(INSTALLED)
 	@test -n "$(DATA_ROOT)" || { echo "usage: make model DATA_ROOT=DIR (holding banking77/, clinc150/, purchase-intent-iphonex/)"; exit 2; }
-	$(BIN)/python -m router.classify.datasets --data-root "$(DATA_ROOT)" --out build/public
+	$(BIN)/python -m router.classify.training.datasets --data-root "$(DATA_ROOT)" --out build/public
 	$(BIN)/inbox-router train --data build/public/banking77.jsonl --data build/public/clinc150.jsonl \
 	    --data build/public/purchase-intent.jsonl --data models/corpus/seed.jsonl --out models/mention-classifier
-	$(BIN)/python -m router.classify.confusion_svg --out models/confusion-holdout.svg
+	$(BIN)/python -m router.classify.training.confusion_svg --out models/confusion-holdout.svg
 
 kafka:
 	$(KAFKA) start

@@ -1,26 +1,20 @@
 """The `inbox-router` command line: one subcommand per module in router.commands."""
 
 import argparse
-import importlib
 import sys
+from types import ModuleType
 
-# Each module defines NAME, HELP, add_arguments(parser) and run(args) -> exit code.
-COMMAND_MODULES = [
-    "router.commands.worker",
-    "router.commands.replay",
-    "router.commands.check_config",
-    "router.commands.explain",
-    "router.commands.classify",
-    "router.commands.train",
-    "router.commands.evaluate",
-]
+from router.commands import check_config, classify, evaluate, explain, replay, train, worker
+
+# Each module defines NAME, HELP, add_arguments(parser) and run(args) -> exit code. What is slow to import
+# (scikit-learn, faust, aiokafka) is imported inside run(), so that a command pays only for what it uses.
+COMMANDS: tuple[ModuleType, ...] = (worker, replay, check_config, explain, classify, train, evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inbox-router", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        module = importlib.import_module(module_name)
+    for module in COMMANDS:
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)

@@ -1,4 +1,4 @@
-"""The worker's settings: one frozen object, read from INBOX_* environment variables once."""
+"""The router's settings: one frozen object, read from INBOX_* environment variables once; nothing else reads them."""
 
 import socket
 import tempfile

@@ -1,6 +1,5 @@
 """The shipped classifier: load once, classify batches of texts."""
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,19 +8,18 @@ import numpy as np
 from router.classify import artifact
 from router.classify.labels import LABELS, Classification
 from router.errors import ModelError
+from router.settings import REPO_ROOT, get_settings
 
 DEFAULT_THRESHOLD = 0.5
 # Vectorising takes about 150 bytes per character of text: chunks this size keep a batch of the
 # longest mentions within tens of megabytes, while a batch of tweets still goes in one call.
 CHUNK_CHARACTERS = 128 * 1024
+SHIPPED_MODEL_DIR = REPO_ROOT / "models" / "mention-classifier"
 
 
 def default_model_dir() -> Path:
     """The model shipped in the repo's models/ folder, unless INBOX_MODEL_DIR names another."""
-    override = os.environ.get("INBOX_MODEL_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "models" / "mention-classifier"
+    return get_settings().model_dir or SHIPPED_MODEL_DIR
 
 
 class Classifier:

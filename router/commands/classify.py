@@ -5,7 +5,7 @@ import json
 import sys
 from collections.abc import Iterator
 
-from router.classify.model import Classifier
+from router.classify.classifier import load_model
 from router.errors import InvalidMention, RouterError
 from router.mentions import decode_record
 from router.pipeline import Router
@@ -68,7 +68,7 @@ def classify_stream(router: Router, handle, out) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        router = Router(Classifier.load(args.model), load_config(args.config or get_settings().config_path))
+        router = Router(load_model(args.model), load_config(args.config or get_settings().config_path))
         if args.file == "-":
             classify_stream(router, sys.stdin.buffer, sys.stdout)
         else:

@@ -7,11 +7,8 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from aiokafka.errors import KafkaError
-
-from router.classify.model import Classifier
+from router.classify.classifier import load_model
 from router.errors import RouterError
-from router.kafka_io import ensure_topics, publish
 from router.pipeline import Router
 from router.replay import report
 from router.replay.archive import ArchiveError, archive_sizes, read_archives
@@ -54,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aiokafka.errors import KafkaError
+
     problem = _check(args)
     if problem:
         print(f"inbox-router replay: error: {problem}", file=sys.stderr)
@@ -104,7 +103,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _diff(args: argparse.Namespace) -> int:
     spec = _spec(args.config, args.model)
     before = spec.load()
-    classifier = Classifier.load(args.against_model) if args.against_model else before.classifier
+    classifier = load_model(args.against_model) if args.against_model else before.classifier
     after = Router(classifier, load_config(args.against) if args.against else before.config)
     after_spec = RouterSpec(args.against or spec.config, args.against_model or spec.model)
     freeze_loaded()
@@ -124,6 +123,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from router.kafka_io import ensure_topics, publish
+
     settings = get_settings()
     if args.bootstrap_servers:
         settings = settings.model_copy(update={"kafka_bootstrap_servers": args.bootstrap_servers})

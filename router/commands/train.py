@@ -4,8 +4,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from router.classify.corpus import read_labelled
-from router.classify.training import train
 from router.errors import RouterError
 
 NAME = "train"
@@ -19,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from router.classify.training.corpus import read_labelled
+    from router.classify.training.train import train
+
     try:
         data = read_labelled(args.data)
         manifest = train(data, Path(args.out), sources=[Path(p).name for p in args.data])

@@ -6,17 +6,11 @@ import gc
 from pathlib import Path
 
 import structlog
-from aiokafka.conn import collect_hosts, create_conn
-from aiokafka.errors import KafkaConnectionError, KafkaError
-from mode import Worker
 
-from router.classify.model import Classifier
 from router.errors import RouterError
-from router.kafka_io import client_options, ensure_topics
 from router.logs import configure_logging
 from router.rules import ConfigHolder
 from router.settings import Settings, get_settings
-from router.worker.app import create_app, worker_topics
 
 NAME = "worker"
 HELP = "Route mentions from Kafka to department queues until stopped (settings from INBOX_* variables)."
@@ -29,6 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+    from mode import Worker
+
+    from router.classify.model import Classifier
+    from router.kafka_io import ensure_topics
+    from router.worker.app import create_app, worker_topics
+
     settings = get_settings()
     if args.config:
         settings = settings.model_copy(update={"config_path": Path(args.config)})
@@ -61,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _refusals(settings: Settings) -> str:
     """Why each bootstrap server refuses the worker, in the broker's or TLS's words (which never hold the password)."""
+    from aiokafka.conn import collect_hosts, create_conn
+    from aiokafka.errors import KafkaError
+
+    from router.kafka_io import client_options
+
     options = {name: value for name, value in client_options(settings).items() if name != "bootstrap_servers"}
 
     async def ask(host: str, port: int) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from router.classify.model import Classifier
+from router.classify.classifier import load_model
 from router.pipeline import Record, Router
 from router.replay.diff import Diff
 from router.replay.engine import batches, replay_batches, replay_pairs
@@ -46,7 +46,7 @@ class RouterSpec:
     model: Path | None  # None: the shipped model
 
     def load(self) -> Router:
-        return Router(Classifier.load(self.model), load_config(self.config))
+        return Router(load_model(self.model), load_config(self.config))
 
 
 class Summarise:
@@ -92,7 +92,7 @@ class Compare:
         if self._routers is None:
             before = self.before.load()
             # The same files load once: a diff of configs shares the classifier, as in this process.
-            classifier = before.classifier if self.after.model == self.before.model else Classifier.load(
+            classifier = before.classifier if self.after.model == self.before.model else load_model(
                 self.after.model)
             config = before.config if self.after.config == self.before.config else load_config(self.after.config)
             self._routers = before, Router(classifier, config)

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from router.classify import artifact
-from router.classify.corpus import Labelled, read_labelled
 from router.classify.labels import LABELS, Classification
 from router.classify.model import CHUNK_CHARACTERS, Classifier, default_model_dir
-from router.classify.training import train
+from router.classify.training.corpus import Labelled, read_labelled
+from router.classify.training.train import train
 from router.errors import ModelError
+from router.settings import get_settings
 
 SEED = Path(__file__).resolve().parents[2] / "models" / "corpus" / "seed.jsonl"
 
@@ -118,7 +119,11 @@ def test_missing_model_is_a_clear_error(tmp_path):
 def test_default_model_dir_can_be_overridden(monkeypatch, tmp_path):
     assert default_model_dir().parts[-2:] == ("models", "mention-classifier")
     monkeypatch.setenv("INBOX_MODEL_DIR", str(tmp_path))
-    assert default_model_dir() == tmp_path
+    get_settings.cache_clear()  # the settings are read once; read them again with the variable set
+    try:
+        assert default_model_dir() == tmp_path
+    finally:
+        get_settings.cache_clear()
 
 
 # Written for this test, not taken from the training data: each label in each language.

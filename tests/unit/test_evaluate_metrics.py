@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from router.classify.metrics import project, score
 from router.classify.model import default_model_dir
+from router.classify.training.metrics import project, score
 from router.cli import main
 
 SEED = default_model_dir().parent / "corpus" / "seed.jsonl"

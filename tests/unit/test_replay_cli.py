@@ -18,7 +18,7 @@ DEAD_IN_SAMPLES = 4  # a truncated tweet, a Facebook reaction, a rating of 9, a 
 
 @pytest.fixture(autouse=True)
 def keyword_model(monkeypatch):
-    monkeypatch.setattr("router.commands.replay.Classifier.load",
+    monkeypatch.setattr("router.classify.model.Classifier.load",
                         lambda directory=None: KeywordClassifier(str(directory) if directory else "keywords-1"))
 
 

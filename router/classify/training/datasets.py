@@ -1,4 +1,4 @@
-"""Convert the licence-compatible public data sets into labelled JSONL: `python -m router.classify.datasets`."""
+"""Convert the licence-compatible public sets into labelled JSONL: `python -m router.classify.training.datasets`."""
 
 import argparse
 import csv
@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from router.classify.mapping import BANKING77, CLINC150, PURCHASE_INTENT
+from router.classify.training.mapping import BANKING77, CLINC150, PURCHASE_INTENT
 
 # Large intent sets would drown the team's social-media corpus; a cap per intent keeps
 # every intent represented while the seed corpus still weighs in the decision.

@@ -1,4 +1,4 @@
-"""Convert the evaluation-only public sets into labelled JSONL outside the repo: `python -m router.classify.evalsets`.
+"""Convert the evaluation-only public sets into labelled JSONL: `python -m router.classify.training.evalsets`.
 
 These sets may measure the shipped model but never train it nor be committed, so the
 output folder must lie outside the project tree.
@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from router.settings import REPO_ROOT
 
 
 def _decode(raw: bytes) -> str:
@@ -61,7 +61,7 @@ SETS = {"uva-complaints": uva_complaints, "tripadvisor-lowstar": tripadvisor, "f
 
 def convert(root: Path, out: Path) -> dict[str, int]:
     out = out.resolve()
-    if out == REPO or REPO in out.parents:
+    if out == REPO_ROOT or REPO_ROOT in out.parents:
         raise SystemExit(f"refusing to write evaluation-only data inside the project ({out}): use a folder outside it")
     out.mkdir(parents=True, exist_ok=True)
     counts = {}

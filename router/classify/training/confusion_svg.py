@@ -1,4 +1,4 @@
-"""Draw a model's held-out confusion matrix as a self-contained SVG: `python -m router.classify.confusion_svg`."""
+"""Draw a model's held-out confusion matrix as one SVG file: `python -m router.classify.training.confusion_svg`."""
 
 import argparse
 import html

@@ -7,9 +7,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from router.classify import artifact
-from router.classify.corpus import Labelled
-from router.classify.estimator import RANDOM_STATE, build_estimator
-from router.classify.metrics import score
+from router.classify.training.corpus import Labelled
+from router.classify.training.estimator import RANDOM_STATE, build_estimator
+from router.classify.training.metrics import score
 from router.errors import ModelError
 
 HOLDOUT = 0.2
