@@ -20,9 +20,10 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)
 	deploy/run.sh
 
-# Lint first: a style or import error fails in seconds, before the broker starts.
+# Lint and type-check first: a style, import or type error fails in seconds, before the broker starts.
 test: $(INSTALLED)
 	$(BIN)/ruff check router tests bench
+	$(BIN)/mypy
 	deploy/with-kafka.sh $(BIN)/pytest -q
 
 unit: $(INSTALLED)

@@ -63,8 +63,8 @@ async def ensure_topics(settings: Settings, names: Iterable[str]) -> dict[str, l
         await admin.close()
 
 
-async def publish(settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes]],
-                  rate: float | None = None, *, schedule: Callable[[bytes], float] | None = None) -> int:
+async def publish(settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]],
+                  rate: float | None = None, *, schedule: Callable[[bytes | None], float] | None = None) -> int:
     """Produce (key, value) records in order; returns the count.
 
     Paced by `rate` (at most that many per second) when given, else by `schedule`, which says how many

@@ -7,7 +7,7 @@ from typing import TextIO
 import structlog
 
 # What every line carries, whether it came from structlog or from a library's standard-library logger.
-_SHARED = [
+_SHARED: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -16,9 +16,6 @@ class Classifier(Protocol):
     @property
     def threshold(self) -> float: ...
 
-    @property
-    def labels(self) -> tuple[str, ...]: ...
-
     def classify(self, texts: Sequence[str]) -> list[Classification]: ...
 
 

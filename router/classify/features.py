@@ -116,7 +116,8 @@ class NgramCounter(TransformerMixin, BaseEstimator):
 
     def _hashes(self, texts):
         extract = char_ngrams if self.kind == "char" else word_ngrams
-        return extract(texts, tuple(self.ngram_range))
+        low, high = self.ngram_range  # a list once scikit-learn has cloned the parameters
+        return extract(texts, (low, high))
 
     def fit(self, X, y=None):  # noqa: N803 - scikit-learn's signature
         docs, hashes = self._hashes(list(X))

@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings, classifier, holder)
     log.info("worker.starting", input_topic=settings.input_topic, config=str(holder.current.path),
              config_hash=holder.current.hash, model_version=classifier.version)
-    # Faust's worker handles signals and shutdown; our structlog set-up keeps stdout.
+    # Faust's worker handles signals and shutdown, and exits the process when it stops; our structlog
+    # set-up keeps stdout.
     Worker(app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False,
            redirect_stdouts=False).execute_from_commandline()
-    return 0
 
 
 async def _refusals(settings: Settings) -> str:

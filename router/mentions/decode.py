@@ -24,7 +24,7 @@ _WIDE_INTEGER = b"0" * 20
 _NOT_PLAIN = object()
 
 
-def decode_record(raw: bytes) -> list[Mention]:
+def decode_record(raw: bytes | None) -> list[Mention]:
     """Every mention in one record; raises InvalidMention with a reason fit for the dead-letter topic."""
     if raw is None:
         raise InvalidMention.because(Kind.EMPTY_RECORD, "no value")

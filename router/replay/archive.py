@@ -36,6 +36,8 @@ PAYLOAD_COLUMN = "payload"
 GZIP_MAGIC = b"\x1f\x8b"
 PROGRESS_EVERY = 1000
 READ_BYTES = 256 * 1024
+# An archive as read: the file itself, or a gzip reader over it.
+Binary = IO[bytes] | gzip.GzipFile
 # csv's default field limit (128 KiB) is below what a record may legitimately hold with its payload.
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -89,7 +91,7 @@ def read_stream(raw: IO[bytes], path: Path) -> Iterator[Record]:
     yield from reader(stream, str(path))
 
 
-def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Record]:
+def _read_jsonl(stream: Binary, name: str) -> Iterator[Record]:
     number = 0
     for lines in _line_blocks(stream):
         for line in lines:
@@ -99,7 +101,7 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Record]:
                 yield Record(value, None, name, -1, number)
 
 
-def _line_blocks(stream: IO[bytes]) -> Iterator[list[bytes]]:
+def _line_blocks(stream: Binary) -> Iterator[list[bytes]]:
     """The stream's lines without their newline, a block at a time: one split in C, not one call per line."""
     head: list[bytes] = []  # the start of the next line, in pieces: a line longer than a block is joined once
     while block := stream.read(READ_BYTES):
@@ -115,7 +117,7 @@ def _line_blocks(stream: IO[bytes]) -> Iterator[list[bytes]]:
         yield [rest]
 
 
-def _read_csv(stream: IO[bytes], name: str) -> Iterator[Record]:
+def _read_csv(stream: Binary, name: str) -> Iterator[Record]:
     # surrogateescape keeps undecodable bytes, so such a row dead-letters as invalid UTF-8 downstream.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:

@@ -8,7 +8,7 @@ from router.mentions import Mention, decode_record
 from router.pipeline import Record
 
 
-def first_mention(value: bytes) -> Mention | None:
+def first_mention(value: bytes | None) -> Mention | None:
     """The record's first mention, or None when the worker will dead-letter it."""
     try:
         return decode_record(value)[0]
@@ -16,7 +16,7 @@ def first_mention(value: bytes) -> Mention | None:
         return None
 
 
-def keyed(records: Iterable[Record]) -> Iterator[tuple[bytes | None, bytes]]:
+def keyed(records: Iterable[Record]) -> Iterator[tuple[bytes | None, bytes | None]]:
     """(key, value) pairs keyed by thread, as the worker keys its output, so one thread stays in order."""
     for record in records:
         mention = first_mention(record.value)
@@ -37,7 +37,7 @@ class OriginalPace:
         self.origin: datetime | None = None
         self.due = 0.0
 
-    def __call__(self, value: bytes) -> float:
+    def __call__(self, value: bytes | None) -> float:
         mention = first_mention(value)
         if mention is not None:
             if self.origin is None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 from threadpoolctl import threadpool_limits
 
@@ -29,11 +30,14 @@ CHUNK_BATCHES = 10
 IN_FLIGHT_PER_JOB = 2  # chunks queued per process, so that none waits while the next chunk is read
 
 
+Counts = TypeVar("Counts", Summary, Diff)
+
+
 @dataclass
-class Part:
+class Part(Generic[Counts]):
     """What one chunk gave: its counts, its output lines per stream in order, and how many outcomes."""
 
-    counts: Summary | Diff
+    counts: Counts
     lines: dict[str, list[bytes]] = field(default_factory=dict)
     outcomes: int = 0
 
@@ -61,7 +65,7 @@ class Summarise:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_router": None}  # a worker loads its own; a loaded model does not travel
 
-    def __call__(self, records: list[Record]) -> Part:
+    def __call__(self, records: list[Record]) -> Part[Summary]:
         if self._router is None:
             self._router = self.spec.load()
         part = Part(Summary(), {name: [] for name in self.streams})
@@ -88,7 +92,7 @@ class Compare:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_routers": None}
 
-    def __call__(self, records: list[Record]) -> Part:
+    def __call__(self, records: list[Record]) -> Part[Diff]:
         if self._routers is None:
             before = self.before.load()
             # The same files load once: a diff of configs shares the classifier, as in this process.
@@ -105,7 +109,12 @@ class Compare:
         return part
 
 
-Task = Summarise | Compare
+class Task(Protocol[Counts]):
+    """Routes a chunk of records into a part: Summarise or Compare."""
+
+    batch_size: int
+
+    def __call__(self, records: list[Record]) -> Part[Counts]: ...
 
 
 def summarise(records: Iterable[Record], task: Summarise, jobs: int = 1, out: OutputDir | None = None,
@@ -126,7 +135,8 @@ def compare(records: Iterable[Record], task: Compare, jobs: int = 1, out: Output
     return diff
 
 
-def _written(parts: Iterable[Part], out: OutputDir | None, progress: Progress | None) -> Iterator[Part]:
+def _written(parts: Iterable[Part[Counts]], out: OutputDir | None,
+             progress: Progress | None) -> Iterator[Part[Counts]]:
     for part in parts:
         if progress is not None:
             progress.mentions_done(part.outcomes)
@@ -145,7 +155,7 @@ def freeze_loaded() -> None:
     gc.freeze()
 
 
-def parts(records: Iterable[Record], task: Task, jobs: int) -> Iterator[Part]:
+def parts(records: Iterable[Record], task: Task[Counts], jobs: int) -> Iterator[Part[Counts]]:
     """The parts of the records in input order, routed by `jobs` processes (1: this one)."""
     chunks = batches(records, task.batch_size * CHUNK_BATCHES)  # whole batches: the same batches as one process
     if jobs == 1:
@@ -168,10 +178,10 @@ def parts(records: Iterable[Record], task: Task, jobs: int) -> Iterator[Part]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-_task: Task | None = None
+_task: Task[Any] | None = None  # what a worker process routes its chunks with
 
 
-def _start(task: Task) -> None:
+def _start(task: Task[Any]) -> None:
     """Runs once in each worker process: one core's worth of threads, and the routers loaded before any chunk."""
     global _task
     threadpool_limits(1)  # N processes on N cores: a BLAS thread pool in each would only fight over them
@@ -180,6 +190,6 @@ def _start(task: Task) -> None:
     freeze_loaded()
 
 
-def _route(packed: list[tuple]) -> Part:
+def _route(packed: list[tuple]) -> Part[Any]:
     assert _task is not None, "worker started without its task"
     return _task([Record._make(fields) for fields in packed])

@@ -60,6 +60,13 @@ class RoutingConfig:
     """An immutable, compiled config: `decide` reads no file and parses nothing."""
 
     __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model", "_decisions")
+    path: Path
+    hash: str
+    org_model: str
+    confidence_threshold: float | None
+    tree: Route
+    model: OrgModel
+    _decisions: dict[tuple, Decision]
 
     def __init__(self, path: Path, digest: str, model: OrgModel, threshold: float | None, tree: Route):
         object.__setattr__(self, "path", path)
@@ -70,7 +77,7 @@ class RoutingConfig:
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "_decisions", {})
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("RoutingConfig is immutable; load a new one instead")
 
     def __repr__(self) -> str:

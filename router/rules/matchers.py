@@ -199,7 +199,8 @@ def _skip_spaces(text: str, pos: int) -> int:
 
 def _quoted(text: str, pos: int) -> tuple[str, int]:
     r"""A double-quoted value; \" and \\ are escapes, other backslashes are kept for regexes."""
-    out, pos = [], pos + 1
+    out: list[str] = []
+    pos += 1
     while pos < len(text):
         ch = text[pos]
         if ch == '"':

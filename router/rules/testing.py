@@ -82,7 +82,8 @@ def _cases(src: YamlText) -> list[tuple[CommentedMap, int]]:
     items = expect_list(src, doc["tests"], line_of(doc, "tests"), "tests")
     if not items:
         raise src.error(line_of(doc, "tests"), "tests is empty: write at least one test")
-    cases, names = [], {}
+    cases: list[tuple[CommentedMap, int]] = []
+    names: dict[str, int] = {}  # test name -> the line that first used it
     for index, item in enumerate(items):
         line = line_of(items, index)
         case = expect_mapping(src, item, line, "each test")

@@ -105,7 +105,8 @@ def combine(matched: list[Route]) -> RuleResult:
         tags.update(dict.fromkeys(s.tags))
         if _RANK[s.priority] > _RANK[priority]:
             priority = s.priority
-    copies.pop(owner, None)
+    if owner is not None:
+        copies.pop(owner, None)
     return RuleResult(
         owner=owner,
         priority=priority,
