@@ -1,18 +1,22 @@
-"""Saving and loading a fitted pipeline with skops (never pickle), and its manifest."""
+"""Saving and loading a fitted pipeline with skops (never pickle), its runtime arrays and its manifest."""
 
 import json
 import platform
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import sklearn
 import skops
 import skops.io as sio
 
+from router.classify import runtime
+from router.classify.runtime import MANIFEST_FILE, read_manifest
 from router.errors import ModelError
 
+__all__ = ["load_pipeline", "read_manifest", "runtime_model", "save", "versions"]
+
 MODEL_FILE = "model.skops"
-MANIFEST_FILE = "manifest.json"
 
 # Types the loader accepts beyond skops' own defaults. Anything else in an artifact is
 # refused: a skops file can name arbitrary callables, and the artifact may come from
@@ -42,22 +46,43 @@ def versions() -> dict[str, str]:
 
 
 def save(pipeline, manifest: dict, directory: Path) -> None:
-    """Write the skops file and the manifest into `directory`."""
+    """Write the skops file, the runtime arrays and the manifest into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     sio.dump(pipeline, directory / MODEL_FILE, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    runtime.save(runtime_model(pipeline), directory)
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
     (directory / MANIFEST_FILE).write_text(text + "\n", encoding="utf-8")
 
 
-def read_manifest(directory: Path) -> dict:
-    """The manifest, or a ModelError saying what is missing."""
-    path = directory / MANIFEST_FILE
-    if not path.is_file():
-        raise ModelError(f"no model at {directory}: {MANIFEST_FILE} is missing (train one with `inbox-router train`)")
+def runtime_model(pipeline) -> runtime.LinearModel:
+    """The arrays of a fitted pipeline as build_pipeline() makes it, with or without calibration."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ModelError(f"unreadable manifest {path}: {error}") from None
+        features, model = pipeline.named_steps["features"], pipeline.named_steps["model"]
+        blocks = tuple(_runtime_block(step) for _, step in features.transformer_list)
+        temperature, half = 1.0, 0.5
+        if hasattr(model, "calibrated_classifiers_"):
+            [calibrated] = model.calibrated_classifiers_  # ensemble=False: one model, one calibrator
+            [calibrator] = calibrated.calibrators
+            model, temperature, half = calibrated.estimator, float(calibrator.beta_), 1.0
+        coef, intercept = model.coef_, model.intercept_
+    except (AttributeError, KeyError, ValueError) as error:
+        raise ModelError(f"cannot export this pipeline to runtime arrays: {error}") from None
+    if features.transformer_weights is not None:
+        raise ModelError("cannot export this pipeline to runtime arrays: its feature blocks are weighted")
+    if len(coef) == 1:
+        # Two labels: one score d for the second. Uncalibrated, scikit-learn gives sigmoid(d), which is the
+        # softmax of (-d/2, d/2); temperature scaling takes the softmax of t * (-d, d).
+        coef, intercept = np.vstack([-coef, coef]) * half, np.hstack([-intercept, intercept]) * half
+    return runtime.LinearModel(tuple(str(label) for label in pipeline.classes_), blocks,
+                               np.ascontiguousarray(coef), np.array(intercept, dtype=np.float64), temperature)
+
+
+def _runtime_block(step) -> runtime.NgramBlock:
+    counts, tfidf = step.named_steps["counts"], step.named_steps["tfidf"]
+    if not (tfidf.sublinear_tf and tfidf.norm == "l2" and tfidf.use_idf):
+        raise ModelError("cannot export this pipeline to runtime arrays: TF-IDF must be sublinear, l2, with idf")
+    return runtime.NgramBlock(counts.kind, tuple(counts.ngram_range), counts.vocabulary_, counts.table_bits_,
+                              tfidf.idf_.copy())
 
 
 def check_compatible(manifest: dict, directory: Path) -> None:

@@ -1,103 +1,12 @@
-"""Word and character n-gram counts computed with numpy over a whole batch at once.
+"""The n-gram counter as a scikit-learn step of the training pipeline; the counting itself is in ngrams.py.
 
-scikit-learn's text vectorizers build every n-gram as a Python string, which caps a
-classifier at about 10,000 tweets a second. Here a batch is joined into one byte
-buffer and every n-gram is identified by a 64-bit polynomial hash of its bytes,
-computed for all positions at once from prefix sums; a sorted array of the hashes
-seen at training time (no Python dict) maps them to columns.
+It stays at this path because saved artifacts name it.
 """
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
-_BASE_INV = np.uint64(pow(0x100000001B3, -1, 2**64))
-_PAIR = np.uint64(0x9E3779B97F4A7C15)  # mixes two word hashes into one bigram hash
-_SEP = 10  # "\n" separates documents; normalised text holds no newline
-
-# Bytes that belong to a word: ASCII letters, digits, "_", "@" and every non-ASCII byte
-# (accents are folded before this step, so what remains is emoji and other scripts).
-_WORD_BYTE = np.zeros(256, dtype=bool)
-for _chars in (b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"0123456789_@"):
-    _WORD_BYTE[list(_chars)] = True
-_WORD_BYTE[0x80:] = True
-
-
-def _buffer(texts) -> tuple[np.ndarray, np.ndarray]:
-    """The batch as one uint64 array padded with spaces, and the document index of each byte (-1 on separators)."""
-    encoded = [f" {text} ".encode("utf-8") for text in texts]
-    data = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8)
-    lengths = np.fromiter((len(chunk) for chunk in encoded), dtype=np.int64, count=len(encoded))
-    doc = np.repeat(np.arange(len(encoded), dtype=np.int64), lengths + 1)
-    doc[data == _SEP] = -1
-    return data, doc
-
-
-def _prefix(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Prefix hashes P (P[0] = 0) and powers of the base, so that hash(s, e) = P[e] - P[s] * B**(e - s)."""
-    count = len(data) + 1
-    powers = np.empty(count, dtype=np.uint64)
-    powers[0] = 1
-    powers[1:] = _BASE
-    np.cumprod(powers, out=powers)  # wraps modulo 2**64, which is what the hash wants
-    inverse = np.empty(count, dtype=np.uint64)
-    inverse[0] = 1
-    inverse[1:] = _BASE_INV
-    np.cumprod(inverse, out=inverse)
-    weighted = (data.astype(np.uint64) + np.uint64(1)) * inverse[1:]
-    prefix = np.zeros(count, dtype=np.uint64)
-    np.cumsum(weighted, out=prefix[1:])
-    prefix[1:] *= powers[1:]
-    return prefix, powers
-
-
-def _span_hash(prefix, powers, start, end):
-    return prefix[end] - prefix[start] * powers[end - start]
-
-
-def char_ngrams(texts, sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(document index, hash) of every character n-gram with sizes[0] <= n <= sizes[1]."""
-    data, doc = _buffer(texts)
-    prefix, powers = _prefix(data)
-    docs, hashes = [], []
-    with np.errstate(over="ignore"):
-        for size in range(sizes[0], sizes[1] + 1):
-            start = np.arange(len(data) - size + 1)
-            first, last = doc[start], doc[start + size - 1]
-            start = start[(first == last) & (first >= 0)]
-            docs.append(doc[start])
-            hashes.append(_span_hash(prefix, powers, start, start + size) + np.uint64(size))
-    return np.concatenate(docs), np.concatenate(hashes)
-
-
-def word_ngrams(texts, sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(document index, hash) of every word unigram and, if sizes[1] == 2, bigram."""
-    data, doc = _buffer(texts)
-    prefix, powers = _prefix(data)
-    inside = _WORD_BYTE[data]
-    edges = np.diff(np.concatenate(([False], inside, [False])).astype(np.int8))
-    start, end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    with np.errstate(over="ignore"):
-        words = _span_hash(prefix, powers, start, end)
-        word_doc = doc[start]
-        docs, hashes = [], []
-        if sizes[0] <= 1:
-            docs.append(word_doc)
-            hashes.append(words)
-        if sizes[1] >= 2 and len(words) > 1:
-            same = word_doc[:-1] == word_doc[1:]
-            docs.append(word_doc[:-1][same])
-            hashes.append(words[:-1][same] * _PAIR + words[1:][same])
-    if not docs:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    return np.concatenate(docs), np.concatenate(hashes)
-
-
-def _slots(hashes: np.ndarray, bits: int) -> np.ndarray:
-    """Fibonacci hashing: the top `bits` bits of hash * golden ratio, spread evenly over the table."""
-    with np.errstate(over="ignore"):
-        return ((hashes * _PAIR) >> np.uint64(64 - bits)).astype(np.intp)
+from router.classify.ngrams import char_ngrams, count_matrix, lookup_table, slots, word_ngrams
 
 
 class NgramCounter(TransformerMixin, BaseEstimator):
@@ -114,20 +23,20 @@ class NgramCounter(TransformerMixin, BaseEstimator):
         self.ngram_range = ngram_range
         self.min_df = min_df
 
-    def _hashes(self, texts):
-        extract = char_ngrams if self.kind == "char" else word_ngrams
+    def _range(self) -> tuple[int, int]:
         low, high = self.ngram_range  # a list once scikit-learn has cloned the parameters
-        return extract(texts, (low, high))
+        return low, high
 
     def fit(self, X, y=None):  # noqa: N803 - scikit-learn's signature
-        docs, hashes = self._hashes(list(X))
+        extract = char_ngrams if self.kind == "char" else word_ngrams
+        docs, hashes = extract(list(X), self._range())
         pairs = np.unique(np.stack([hashes, docs.astype(np.uint64)]), axis=1)
         values, df = np.unique(pairs[0], return_counts=True)
         values = values[df >= self.min_df]
         # About 32 slots per n-gram: about 3% of n-grams collide and are dropped.
         self.table_bits_ = max(10, int(np.ceil(np.log2(max(len(values), 1) * 32))))
-        slots = _slots(values, self.table_bits_)
-        _, first, counts = np.unique(slots, return_index=True, return_counts=True)
+        taken = slots(values, self.table_bits_)
+        _, first, counts = np.unique(taken, return_index=True, return_counts=True)
         self.vocabulary_ = np.sort(values[first[counts == 1]])
         self.__dict__.pop("_table", None)
         return self
@@ -135,9 +44,7 @@ class NgramCounter(TransformerMixin, BaseEstimator):
     def _lookup_table(self) -> np.ndarray:
         table = self.__dict__.get("_table")
         if table is None:
-            table = np.full(1 << self.table_bits_, -1, dtype=np.int32)
-            table[_slots(self.vocabulary_, self.table_bits_)] = np.arange(len(self.vocabulary_), dtype=np.int32)
-            self._table = table
+            table = self._table = lookup_table(self.vocabulary_, self.table_bits_)
         return table
 
     def __getstate__(self):
@@ -146,20 +53,8 @@ class NgramCounter(TransformerMixin, BaseEstimator):
         return state
 
     def transform(self, X):  # noqa: N803
-        texts = list(X)
-        if len(self.vocabulary_) == 0:
-            return sp.csr_matrix((len(texts), 0))
-        docs, hashes = self._hashes(texts)
-        column = self._lookup_table()[_slots(hashes, self.table_bits_)]
-        # An empty slot holds -1, which reads the last vocabulary entry: the equality test
-        # below rejects it like any other mismatch, so one mask does both checks.
-        known = self.vocabulary_[column] == hashes
-        counts = sp.csr_matrix(
-            (np.ones(int(known.sum()), dtype=np.float64), (docs[known], column[known])),
-            shape=(len(texts), len(self.vocabulary_)),
-        )
-        counts.sum_duplicates()
-        return counts
+        return count_matrix(list(X), self.kind, self._range(), self.vocabulary_, self._lookup_table(),
+                            self.table_bits_)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray([f"{self.kind}_{index}" for index in range(len(self.vocabulary_))], dtype=object)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from router.classify import artifact
+from router.classify import runtime
 from router.classify.labels import LABELS, Classification
 from router.errors import ModelError
 from router.settings import REPO_ROOT, get_settings
@@ -23,14 +23,14 @@ def default_model_dir() -> Path:
 
 
 class Classifier:
-    """A fitted pipeline with its manifest: label, confidence and every label's probability per text."""
+    """A fitted model with its manifest: label, confidence and every label's probability per text."""
 
-    def __init__(self, pipeline, manifest: dict):
-        self._pipeline = pipeline
+    def __init__(self, model: runtime.LinearModel, manifest: dict):
+        self.model = model
         self.manifest = manifest
         self.version: str = manifest.get("version", "unknown")
         self.threshold: float = float(manifest.get("threshold", DEFAULT_THRESHOLD))
-        self.labels: tuple[str, ...] = tuple(str(label) for label in pipeline.classes_)
+        self.labels: tuple[str, ...] = model.labels
         unknown = set(self.labels) - set(LABELS)
         if unknown:
             raise ModelError(f"model {self.version} predicts unknown labels: {sorted(unknown)}")
@@ -39,15 +39,14 @@ class Classifier:
     def load(cls, directory: str | Path | None = None) -> "Classifier":
         """Load and check an artifact directory; None means the shipped model."""
         path = Path(directory) if directory is not None else default_model_dir()
-        manifest = artifact.read_manifest(path)
-        artifact.check_compatible(manifest, path)
-        return cls(artifact.load_pipeline(path), manifest)
+        manifest = runtime.read_manifest(path)
+        return cls(runtime.load(path), manifest)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Rows of probabilities, columns in the order of `labels`."""
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)))
-        return np.vstack([self._pipeline.predict_proba(chunk) for chunk in _chunks(texts, CHUNK_CHARACTERS)])
+        return np.vstack([self.model.probabilities(chunk) for chunk in _chunks(texts, CHUNK_CHARACTERS)])
 
     def classify(self, texts: Sequence[str]) -> list[Classification]:
         """One Classification per text, in order."""

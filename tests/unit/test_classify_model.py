@@ -1,6 +1,8 @@
 """Training, the skops artifact and its manifest, and the shipped model on a fixed bilingual check set."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +52,46 @@ def test_training_is_deterministic(trained, tmp_path):
 def test_a_trained_model_survives_save_and_load(trained, tmp_path):
     classifier = Classifier.load(trained)
     before = classifier.probabilities(PROBES)
-    artifact.save(classifier._pipeline, classifier.manifest, tmp_path)
+    artifact.save(artifact.load_pipeline(trained), classifier.manifest, tmp_path)
     after = Classifier.load(tmp_path).probabilities(PROBES)
     assert np.array_equal(before, after)
+
+
+@pytest.mark.parametrize("model_dir", ["trained", "shipped"])
+def test_the_runtime_arrays_compute_what_the_pipeline_computes(model_dir, trained):
+    directory = trained if model_dir == "trained" else default_model_dir()
+    texts = [*PROBES, *(text for text, _ in CHECK_SET), "", "😡" * 30, "x" * 5000]
+    expected = artifact.load_pipeline(directory).predict_proba(texts)
+    assert np.allclose(Classifier.load(directory).probabilities(texts), expected, rtol=0, atol=1e-12)
+
+
+def test_a_two_label_model_computes_what_its_pipeline_computes(tmp_path):
+    corpus = small_corpus()
+    pairs = [(text, label) for text, label in zip(corpus.texts, corpus.labels) if label in ("complaint", "other")]
+    train(Labelled([text for text, _ in pairs], [label for _, label in pairs]), tmp_path, sources=["seed.jsonl"])
+    expected = artifact.load_pipeline(tmp_path).predict_proba(PROBES)
+    assert np.allclose(Classifier.load(tmp_path).probabilities(PROBES), expected, rtol=0, atol=1e-12)
+
+
+def test_runtime_arrays_that_would_need_pickle_are_refused(trained, tmp_path):
+    (tmp_path / "manifest.json").write_bytes((trained / "manifest.json").read_bytes())
+    np.savez(tmp_path / "runtime.npz", format=np.array([{"exec": "anything"}], dtype=object))
+    with pytest.raises(ModelError, match="cannot load model .*runtime.npz"):
+        Classifier.load(tmp_path)
+
+
+def test_runtime_arrays_of_another_format_are_refused(trained, tmp_path):
+    (tmp_path / "manifest.json").write_bytes((trained / "manifest.json").read_bytes())
+    np.savez(tmp_path / "runtime.npz", format=99)
+    with pytest.raises(ModelError, match="format 99; this version reads 1"):
+        Classifier.load(tmp_path)
+
+
+def test_the_runtime_needs_no_scikit_learn():
+    code = ("import sys; from router.classify.model import Classifier; Classifier.load().classify(['hi']); "
+            "print(sorted(m for m in ('sklearn', 'skops') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_manifest_records_what_the_issue_asks(trained):
@@ -87,7 +126,7 @@ def test_an_artifact_from_another_scikit_learn_is_refused(trained, tmp_path):
     manifest["versions"]["scikit-learn"] = "0.24.2"
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match=r"built with scikit-learn 0\.24\.2 but .* installed; retrain"):
-        Classifier.load(tmp_path)
+        artifact.check_compatible(artifact.read_manifest(tmp_path), tmp_path)
 
 
 def test_an_artifact_with_untrusted_types_is_refused(tmp_path):
@@ -98,7 +137,7 @@ def test_an_artifact_with_untrusted_types_is_refused(tmp_path):
     sio.dump(FunctionTransformer(func=json.dumps), tmp_path / "model.skops")
     (tmp_path / "manifest.json").write_text(json.dumps({"versions": artifact.versions()}))
     with pytest.raises(ModelError, match="not trusted"):
-        Classifier.load(tmp_path)
+        artifact.load_pipeline(tmp_path)
 
 
 def test_an_artifact_that_is_not_a_classifier_is_refused(tmp_path):
@@ -108,7 +147,7 @@ def test_an_artifact_that_is_not_a_classifier_is_refused(tmp_path):
     sio.dump(StandardScaler(), tmp_path / "model.skops")
     (tmp_path / "manifest.json").write_text(json.dumps({"versions": artifact.versions()}))
     with pytest.raises(ModelError, match="not a fitted classifier"):
-        Classifier.load(tmp_path)
+        artifact.load_pipeline(tmp_path)
 
 
 def test_missing_model_is_a_clear_error(tmp_path):

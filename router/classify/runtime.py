@@ -1,0 +1,119 @@
+"""The fitted classifier as plain arrays: what routing runs, without scikit-learn.
+
+Importing scikit-learn costs each process about 100 MB and its estimators check their
+inputs on every call; the arithmetic of the shipped pipeline is a few numpy lines:
+n-gram counts, sublinear TF-IDF normalised per block, a linear model, temperature scaling.
+The arrays are saved beside the skops file as a .npz that loads without pickle.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from router.classify.ngrams import count_matrix, lookup_table
+from router.classify.text import normalize
+from router.errors import ModelError
+
+RUNTIME_FILE = "runtime.npz"
+MANIFEST_FILE = "manifest.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class NgramBlock:
+    """One block of features: an n-gram vocabulary and its inverse document frequencies."""
+
+    kind: str
+    ngram_range: tuple[int, int]
+    vocabulary: np.ndarray
+    table_bits: int
+    idf: np.ndarray
+    table: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "table", lookup_table(self.vocabulary, self.table_bits))
+
+    def tfidf(self, texts: list[str]) -> sp.csr_matrix:
+        """Sublinear TF-IDF rows of unit length, as scikit-learn's TfidfTransformer(sublinear_tf=True) gives."""
+        rows = count_matrix(texts, self.kind, self.ngram_range, self.vocabulary, self.table, self.table_bits)
+        np.log(rows.data, out=rows.data)
+        rows.data += 1.0
+        rows.data *= self.idf[rows.indices]
+        lengths = np.diff(rows.indptr)
+        norms = np.zeros(rows.shape[0])
+        filled = lengths > 0
+        norms[filled] = np.sqrt(np.add.reduceat(rows.data**2, rows.indptr[:-1][filled]))
+        norms[~filled] = 1.0
+        rows.data /= np.repeat(norms, lengths)
+        return rows
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Probabilities of each label: softmax(temperature * (features @ coef.T + intercept))."""
+
+    labels: tuple[str, ...]
+    blocks: tuple[NgramBlock, ...]
+    coef: np.ndarray  # labels x features, the blocks' columns side by side
+    intercept: np.ndarray
+    temperature: float  # 1.0 for an uncalibrated model
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        normalised = [normalize(text) for text in texts]
+        features = sp.hstack([block.tfidf(normalised) for block in self.blocks], format="csr")
+        logits = self.temperature * (features @ self.coef.T + self.intercept)
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return logits
+
+
+def read_manifest(directory: Path) -> dict:
+    """The manifest, or a ModelError saying what is missing."""
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        raise ModelError(f"no model at {directory}: {MANIFEST_FILE} is missing (train one with `inbox-router train`)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelError(f"unreadable manifest {path}: {error}") from None
+
+
+def save(model: LinearModel, directory: Path) -> None:
+    arrays: dict[str, Any] = {"format": FORMAT, "labels": np.array(model.labels), "coef": model.coef,
+                              "intercept": model.intercept, "temperature": model.temperature,
+                              "blocks": len(model.blocks)}
+    for index, block in enumerate(model.blocks):
+        arrays |= {f"block{index}_kind": block.kind, f"block{index}_ngram_range": np.array(block.ngram_range),
+                   f"block{index}_vocabulary": block.vocabulary, f"block{index}_table_bits": block.table_bits,
+                   f"block{index}_idf": block.idf}
+    with open(directory / RUNTIME_FILE, "wb") as out:
+        np.savez_compressed(out, **arrays)
+
+
+def load(directory: Path) -> LinearModel:
+    """The arrays of an artifact; numpy reads them without pickle, so a foreign file cannot run code."""
+    path = directory / RUNTIME_FILE
+    if not path.is_file():
+        raise ModelError(f"no model at {directory}: {RUNTIME_FILE} is missing (save the model again with this version)")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            if int(arrays["format"]) != FORMAT:
+                raise ModelError(f"model {path} has format {int(arrays['format'])}; this version reads {FORMAT}")
+            blocks = tuple(_block(arrays, index) for index in range(int(arrays["blocks"])))
+            return LinearModel(tuple(str(label) for label in arrays["labels"]), blocks, arrays["coef"],
+                               arrays["intercept"], float(arrays["temperature"]))
+    except ModelError:
+        raise
+    except Exception as error:  # numpy raises many kinds on a corrupt or foreign file
+        raise ModelError(f"cannot load model {path}: {type(error).__name__}: {error}") from None
+
+
+def _block(arrays: Any, index: int) -> NgramBlock:
+    low, high = (int(size) for size in arrays[f"block{index}_ngram_range"])
+    return NgramBlock(str(arrays[f"block{index}_kind"]), (low, high), arrays[f"block{index}_vocabulary"],
+                      int(arrays[f"block{index}_table_bits"]), arrays[f"block{index}_idf"])
