@@ -20,11 +20,6 @@ class DeadLetterKind(StrEnum):
     ROUTING_FAILED = "routing failed"
     OUTPUT_TOO_LARGE = "output too large"
 
-    @classmethod
-    def of(cls, reason: str) -> "DeadLetterKind":
-        """The kind a reason written out whole starts with."""
-        return cls(reason.split(":", 1)[0])
-
 
 class InvalidMention(RouterError):
     """A record that cannot become a mention; its message is the dead-letter reason, `kind` its category."""

@@ -77,10 +77,6 @@ class Routing:
             "routed_at": self.routed_at.isoformat(),
         }
 
-    def __getitem__(self, key: str) -> object:
-        # router/worker's debug line reads `routing["confidence"]`; `.confidence` is the typed way.
-        return self.as_document()[key]
-
 
 class Routed:
     """A mention with the decision made for it; read-only.
@@ -122,7 +118,7 @@ class Routed:
         return f"Routed(mention={self.mention.id!r}, decision={self.decision!r})"
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class DeadLettered:
     """A record that is not a mention, kept whole with the reason, which starts with the reason's kind."""
 
@@ -130,19 +126,12 @@ class DeadLettered:
     reason: str
     kind: DeadLetterKind
 
-    def __init__(self, record: Record, reason: str, kind: DeadLetterKind | None = None) -> None:
-        object.__setattr__(self, "record", record)
-        object.__setattr__(self, "reason", reason)
-        # Without a kind, as the worker writes its "output too large" reason, the reason names it first.
-        object.__setattr__(self, "kind", DeadLetterKind.of(reason) if kind is None else kind)
-
 
 Outcome = Routed | DeadLettered
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One record to produce."""
+class Message(NamedTuple):
+    """One record to produce; a named tuple, as it crosses from a routing process in bulk."""
 
     topic: str
     key: bytes | None

@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaConnectionError, KafkaError
     from mode import Worker
 
-    from router.classify.model import Classifier
     from router.kafka_io import ensure_topics
     from router.worker.app import create_app, worker_topics
+    from router.worker.routing import make_routing
 
     settings = get_settings()
     if args.config:
@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_format, settings.log_level)
     log = structlog.get_logger("router.worker")
     try:
-        classifier = Classifier.load(settings.model_dir)
         holder = ConfigHolder(settings.config_path)
+        routing = make_routing(settings, holder)
         # Before faust joins the group: a source topic missing at that moment is left unassigned.
         asyncio.run(ensure_topics(settings, worker_topics(settings, holder)))
     except KafkaConnectionError as error:
@@ -49,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
     except (RouterError, KafkaError, OSError) as error:
         log.error("worker.refused_to_start", error=str(error))
         return 2
-    # The model's objects live as long as the worker: the garbage collector need not rescan them.
+    # What is loaded lives as long as the worker: the garbage collector need not rescan it.
     gc.freeze()
-    app = create_app(settings, classifier, holder)
+    app = create_app(settings, routing, holder)
     log.info("worker.starting", input_topic=settings.input_topic, config=str(holder.current.path),
-             config_hash=holder.current.hash, model_version=classifier.version)
+             config_hash=holder.current.hash, model_version=routing.model_version)
     # Faust's worker handles signals and shutdown, and exits the process when it stops; our structlog
     # set-up keeps stdout.
     Worker(app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False,

@@ -7,8 +7,8 @@ import structlog
 
 from router.errors import ConfigError
 from router.metrics import CONFIG_RELOADS
-from router.rules.config import RoutingConfig, compile_text, config_hash, load_config
-from router.rules.yamltext import YamlText
+from router.rules.config import RoutingConfig, compile_text, config_hash
+from router.rules.yamltext import YamlText, read_yaml_text
 
 log = structlog.get_logger(__name__)
 
@@ -21,7 +21,9 @@ class ConfigHolder:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._stamp: Stamp | None = _stamp(self.path)
-        self.current: RoutingConfig = load_config(self.path)
+        text = read_yaml_text(self.path)
+        self.current: RoutingConfig = compile_text(text)
+        self.current_data = text.data  # the bytes `current` was compiled from, for processes that compile their own
         self._seen_hash = self.current.hash  # the last version examined, good or bad
 
     def reload_if_changed(self) -> bool:
@@ -51,7 +53,7 @@ class ConfigHolder:
             config = compile_text(YamlText(self.path, data))
         except ConfigError as error:
             return self._refuse(str(error))
-        old, self.current = self.current.hash, config
+        old, self.current, self.current_data = self.current.hash, config, data
         CONFIG_RELOADS.labels(outcome="loaded").inc()
         log.info("config.reloaded", path=str(self.path), old_hash=old, new_hash=config.hash)
         return True

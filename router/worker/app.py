@@ -5,11 +5,11 @@ from faust.app.base import BootStrategy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from router import metrics
-from router.classify.model import Classifier
 from router.kafka_io import ensure_topics
 from router.rules import ConfigHolder
 from router.settings import Settings
 from router.worker.loop import RoutingLoop
+from router.worker.routing import InlineRouting, ProcessRouting
 
 
 class _WebAndTimersOnly(BootStrategy):
@@ -26,12 +26,12 @@ class _App(faust.App):
     BootStrategy = _WebAndTimersOnly
 
 
-def create_app(settings: Settings, classifier: Classifier, holder: ConfigHolder) -> faust.App:
+def create_app(settings: Settings, routing: InlineRouting | ProcessRouting, holder: ConfigHolder) -> faust.App:
     """A faust app that runs the routing loop, serves metrics and health, and reloads the config on a timer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = _App(settings.app_id, web_port=settings.web_port, datadir=str(settings.data_dir / settings.app_id))
-    loop = RoutingLoop(settings, classifier, holder)
-    metrics.MODEL_INFO.labels(version=classifier.version).set(1)
+    loop = RoutingLoop(settings, routing)
+    metrics.MODEL_INFO.labels(version=routing.model_version).set(1)
 
     @app.timer(interval=settings.config_reload_seconds)
     async def reload_config() -> None:

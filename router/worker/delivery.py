@@ -1,12 +1,15 @@
 """Producing a batch's outputs and committing its input offsets: never the offsets without the outputs."""
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, ProducerFenced
+from aiokafka.partitioner import murmur2
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from router import metrics
 from router.errors import RouterError
@@ -118,16 +121,43 @@ async def _abort(producer: AIOKafkaProducer) -> None:
 
 
 async def send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
-    """Append every message in order, then await all acknowledgements; the first failure raises.
+    """Append every message in order to its partition's batches, then await every batch; the first failure raises.
 
-    Appending without awaiting each acknowledgement is what makes a batch fast; the producer is
-    idempotent, so its own retries cannot reorder a partition.
+    Filling batches without a future per record, and awaiting acknowledgements once per batch, is what
+    makes delivery fast. The producer is idempotent, so its own retries cannot reorder a partition.
     """
-    pending = [await producer.send(message.topic, message.value, key=message.key) for message in messages]
+    partitions = await _partitions(producer, {message.topic for message in messages})
+    hashes: dict[bytes, int] = {}  # a mention's queue copies and decision share one key
+    open_batches: dict[TopicPartition, BatchBuilder] = {}
+    pending = []
+    for topic, key, value in messages:
+        tp = TopicPartition(topic, _partition(key, partitions[topic], hashes))
+        batch = open_batches.get(tp)
+        if batch is None or batch.append(timestamp=None, key=key, value=value) is None:
+            if batch is not None:  # full: it goes now, so that this partition's records keep their order
+                pending.append(await producer.send_batch(batch, tp.topic, partition=tp.partition))
+            batch = open_batches[tp] = producer.create_batch()
+            batch.append(timestamp=None, key=key, value=value)  # an empty batch takes any one record
+    for tp, batch in open_batches.items():
+        pending.append(await producer.send_batch(batch, tp.topic, partition=tp.partition))
     results = await asyncio.gather(*pending, return_exceptions=True)
     failure = next((result for result in results if isinstance(result, BaseException)), None)
     if failure is not None:
         raise failure
+
+
+async def _partitions(producer: AIOKafkaProducer, topics: set[str]) -> dict[str, list[int]]:
+    return {topic: sorted(await producer.partitions_for(topic)) for topic in topics}
+
+
+def _partition(key: bytes | None, partitions: list[int], hashes: dict[bytes, int]) -> int:
+    """The partition Kafka's default partitioner picks: murmur2 of the key, or any partition for no key."""
+    if key is None:
+        return random.choice(partitions)
+    digest = hashes.get(key)
+    if digest is None:
+        digest = hashes[key] = murmur2(key) & 0x7FFFFFFF
+    return partitions[digest % len(partitions)]
 
 
 async def _with_retries(attempt: Attempt, timeout: float, step: str) -> None:

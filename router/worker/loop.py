@@ -1,11 +1,10 @@
-"""The worker's loop: read a batch, route it with the pure pipeline, deliver its outputs, commit its offsets."""
+"""The worker's loop: read batches, route them in processes of their own, deliver each in turn, commit its offsets."""
 
 import asyncio
-import logging
 import time
-from collections import Counter
+from collections import deque
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -13,13 +12,11 @@ from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 from router import metrics
-from router.classify.model import Classifier
 from router.kafka_io import client_options
-from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
-from router.rules import ConfigHolder
+from router.pipeline import Record
 from router.settings import Settings
 from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, Producer, describe
-from router.worker.fault_injection import RaisingClassifier
+from router.worker.routing import InlineRouting, ProcessRouting, RoutedBatch, Tally
 
 log = structlog.get_logger("router.worker")
 
@@ -27,18 +24,33 @@ log = structlog.get_logger("router.worker")
 REQUEST_OVERHEAD_BYTES = 16 * 1024
 
 
-class RoutingLoop(Service):
-    """Consumes the input topic with manual commits; a batch's offsets are committed only once delivered."""
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A batch read from Kafka, being routed; delivered strictly after the batches read before it."""
 
-    def __init__(self, settings: Settings, classifier: Classifier, holder: ConfigHolder, **kwargs):
+    records: int
+    offsets: dict[TopicPartition, int]  # the next offset to read, per partition: what a delivery commits
+    routed: "asyncio.Future[RoutedBatch]"
+    lag: dict[TopicPartition, int]  # the last offset read, per partition
+
+
+class RoutingLoop(Service):
+    """Consumes the input topic with manual commits; a batch's offsets are committed only once delivered.
+
+    Batches are routed ahead, while the batch before them waits for its acknowledgements, but they are
+    delivered one after the other in the order they were read: a thread's mentions keep their order,
+    and a batch's offsets are never committed before the outputs of every batch before it.
+    """
+
+    def __init__(self, settings: Settings, routing: InlineRouting | ProcessRouting, **kwargs):
         super().__init__(**kwargs)
-        self.settings, self.holder = settings, holder
-        self.classifier = RaisingClassifier(classifier, settings.fail_routing_on) if settings.fail_routing_on \
-            else classifier
+        self.settings, self.routing = settings, routing
         self.heartbeat = time.monotonic()
-        self._in_flight = asyncio.Lock()  # a revoked partition waits for the batch that holds it
+        self._handover = _Handover()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        # One batch delivering, one routing in each process: enough to keep every core busy.
+        self._ahead = max(settings.routing_processes, 1) + 1
 
     @property
     def assigned(self) -> list[int]:
@@ -59,13 +71,13 @@ class RoutingLoop(Service):
         self.delivery = self._delivery()
         await self.producer.get()
         await self.consumer.start()
-        self.consumer.subscribe([self.settings.input_topic], listener=_WaitForBatch(self._in_flight))
+        self.consumer.subscribe([self.settings.input_topic], listener=_WaitForBatches(self._handover))
 
     async def on_started(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def on_stop(self) -> None:
-        """Finish the batch in flight, within the shutdown timeout; a batch cut short is not committed."""
+        """Deliver the batches already read, within the shutdown timeout; a batch cut short is not committed."""
         self._stopping = True
         if self._task is not None:
             try:
@@ -75,36 +87,52 @@ class RoutingLoop(Service):
                 log.warning("worker.batch_abandoned", reason="shutdown timeout; its offsets stay uncommitted")
         await self.consumer.stop()
         await self.producer.stop()
+        self.routing.stop()
         log.info("worker.stopped")
 
     async def _run(self) -> None:
+        pending: deque[_Fetched] = deque()
         try:
-            while not self._stopping:
-                await self._step()
+            while pending or not self._stopping:
+                self.heartbeat = time.monotonic()
+                await self._read_ahead(pending)
+                if pending:
+                    await self._deliver(pending.popleft())
+                if not pending:
+                    self._handover.idle()
         except Exception as error:  # noqa: BLE001 - whatever stops the loop, nothing more is committed
             reason = str(error) if isinstance(error, DeliveryFailed) else describe(error)
             metrics.WORKER_STOPS.labels(reason=type(error).__name__).inc()
             log.error("worker.stopped_without_commit", reason=reason)
+            for batch in pending:
+                batch.routed.cancel()
             await self.crash(error)
 
-    async def _step(self) -> None:
-        self.heartbeat = time.monotonic()
-        fetched = await self.consumer.getmany(timeout_ms=int(self.settings.batch_wait_seconds * 1000),
-                                              max_records=self.settings.batch_size)
-        if not fetched:
-            return
-        async with self._in_flight:
+    async def _read_ahead(self, pending: deque[_Fetched]) -> None:
+        """Read and start routing batches until enough are ahead; wait for records only when none are."""
+        while len(pending) < self._ahead and not self._stopping and not self._handover.requested:
+            wait = 0 if pending else self.settings.batch_wait_seconds
+            fetched = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=self.settings.batch_size)
+            if not fetched:
+                return
+            self._handover.busy()
             records = [_record(message) for messages in fetched.values() for message in messages]
-            router = Router(self.classifier, self.holder.current)
-            outcomes = route_batch(records, router, datetime.now(timezone.utc))
-            messages = [message for outcome in outcomes for message in fitted_messages(outcome, self.settings)]
-            offsets = {partition: batch[-1].offset + 1 for partition, batch in fetched.items()}
-            started = time.perf_counter()
-            await self.delivery.deliver(messages, offsets)
-        _observe(outcomes)
-        self._observe_lag(fetched)
-        log.info("batch.delivered", records=len(records), outcomes=len(outcomes), messages=len(messages),
-                 offsets={f"{tp.topic}/{tp.partition}": offset for tp, offset in offsets.items()},
+            pending.append(_Fetched(
+                records=len(records),
+                offsets={partition: batch[-1].offset + 1 for partition, batch in fetched.items()},
+                routed=asyncio.ensure_future(self.routing.route(records)),
+                lag={partition: batch[-1].offset for partition, batch in fetched.items()},
+            ))
+
+    async def _deliver(self, batch: _Fetched) -> None:
+        routed = await batch.routed
+        started = time.perf_counter()
+        await self.delivery.deliver(routed.messages, batch.offsets)
+        _observe(routed.tally)
+        self._observe_lag(batch.lag)
+        log.info("batch.delivered", records=batch.records, outcomes=routed.tally.outcomes,
+                 messages=len(routed.messages),
+                 offsets={f"{tp.topic}/{tp.partition}": offset for tp, offset in batch.offsets.items()},
                  deliver_ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _delivery(self) -> AtLeastOnce | ExactlyOnce:
@@ -113,37 +141,47 @@ class RoutingLoop(Service):
             return ExactlyOnce(self.producer, self.settings.app_id, timeout=timeout)
         return AtLeastOnce(self.producer, self.consumer, timeout=timeout)
 
-    def _observe_lag(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        for partition, messages in fetched.items():
+    def _observe_lag(self, last_read: dict[TopicPartition, int]) -> None:
+        for partition, offset in last_read.items():
             highwater = self.consumer.highwater(partition)
             if highwater is not None:
-                metrics.CONSUMER_LAG.labels(partition=str(partition.partition)).set(
-                    max(highwater - messages[-1].offset - 1, 0))
+                metrics.CONSUMER_LAG.labels(partition=str(partition.partition)).set(max(highwater - offset - 1, 0))
 
 
-class _WaitForBatch(ConsumerRebalanceListener):
-    """Partitions are handed over only between batches, so a batch never commits for a partition it lost."""
+class _Handover:
+    """Partitions change hands only when no batch read from them is waiting to be delivered."""
 
-    def __init__(self, in_flight: asyncio.Lock):
-        self._in_flight = in_flight
+    def __init__(self) -> None:
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.requested = False  # a rebalance waits: read nothing more until the batches read are delivered
+
+    def busy(self) -> None:
+        self._idle.clear()
+
+    def idle(self) -> None:
+        self._idle.set()
+
+    async def wait_until_idle(self) -> None:
+        self.requested = True
+        try:
+            await self._idle.wait()
+        finally:
+            self.requested = False
+
+
+class _WaitForBatches(ConsumerRebalanceListener):
+    """A revoked partition waits for the batches read from it, so that no batch commits for a partition it lost."""
+
+    def __init__(self, handover: _Handover):
+        self._handover = handover
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        async with self._in_flight:
-            log.info("partitions.revoked", partitions=sorted(p.partition for p in revoked))
+        await self._handover.wait_until_idle()
+        log.info("partitions.revoked", partitions=sorted(p.partition for p in revoked))
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         log.info("partitions.assigned", partitions=sorted(p.partition for p in assigned))
-
-
-def fitted_messages(outcome: Outcome, settings: Settings) -> list[Message]:
-    """The outcome's messages; one that would not fit in a Kafka record turns the outcome into a dead letter."""
-    topics = {"decisions_topic": settings.decisions_topic, "dead_letter_topic": settings.dead_letter_topic}
-    messages = messages_for(outcome, **topics)
-    largest = max(len(message.value) + len(message.key or b"") for message in messages)
-    if largest <= settings.max_message_bytes:
-        return messages
-    reason = f"output too large: {largest} bytes, limit {settings.max_message_bytes}"
-    return messages_for(DeadLettered(outcome.record, reason), **topics)
 
 
 def _consumer(settings: Settings) -> AIOKafkaConsumer:
@@ -178,28 +216,12 @@ def _record(message: ConsumerRecord) -> Record:
                   message.timestamp / 1000)
 
 
-def _observe(outcomes: list[Outcome]) -> None:
-    """Metrics per batch, and the canonical log line per mention (routed at debug, dead letters at warning)."""
-    routed: Counter[tuple[str, str]] = Counter()
-    dead: Counter[str] = Counter()
+def _observe(tally: Tally) -> None:
+    """A delivered batch's metrics: mentions routed and dead-lettered, and each routed record's age."""
     now = time.time()
-    # Checked once a batch: at INFO the per-mention line would otherwise be built and dropped for every mention.
-    debug = log.is_enabled_for(logging.DEBUG)
-    for outcome in outcomes:
-        record = outcome.record
-        if isinstance(outcome, DeadLettered):
-            dead[outcome.reason.split(":")[0]] += 1
-            log.warning("mention.dead_lettered", reason=outcome.reason, topic=record.topic,
-                        partition=record.partition, offset=record.offset)
-            continue
-        routed[outcome.classification.label, outcome.decision.owner] += 1
-        metrics.ROUTING_LATENCY.observe(max(now - record.timestamp, 0.0))
-        if debug:
-            log.debug("mention.routed", id=outcome.mention.id, source=outcome.mention.source,
-                      label=outcome.classification.label, confidence=outcome.routing["confidence"],
-                      owner=outcome.decision.owner, queues=list(outcome.decision.queues),
-                      route="/".join(outcome.decision.route), partition=record.partition, offset=record.offset)
-    for (label, owner), count in routed.items():
+    for produced_at in tally.produced_at:
+        metrics.ROUTING_LATENCY.observe(max(now - produced_at, 0.0))
+    for (label, owner), count in tally.routed.items():
         metrics.MENTIONS_ROUTED.labels(label=label, owner=owner).inc(count)
-    for reason, count in dead.items():
+    for reason, count in tally.dead.items():
         metrics.MENTIONS_DEAD_LETTERED.labels(reason=reason).inc(count)

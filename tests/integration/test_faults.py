@@ -6,7 +6,9 @@ import binascii
 import functools
 import hashlib
 import json
+import os
 import random
+import signal
 import subprocess
 import time
 import urllib.request
@@ -356,6 +358,62 @@ async def test_sigterm_and_restart(worker_settings, start_worker):
     assert code == 0, f"exit code {code} (None: still running {SIGTERM_EXIT_SECONDS} s after SIGTERM)"
     assert figures.lost == 0
     assert figures.missing_queue_copies == 0
+
+
+async def test_a_routing_process_killed_stops_the_worker_without_loss(worker_settings, start_worker):
+    settings = with_settings(worker_settings, routing_processes=2, instance_id=f"{worker_settings.app_id}-a")
+    mentions = realistic_mentions(10_000, settings.app_id)
+    async with Watch("routing-process-killed at_least_once", settings) as watch:
+        process = await watch.meanwhile(start_worker, settings)
+        routers = routing_processes(process.pid)
+        assert len(routers) == 2, f"expected two routing processes, found {routers}"
+        feed = publishing(settings, mentions.values())
+        await watch.until(2_000, "a routing process is killed", process)
+        kill_pid(routers[0])
+        watch.note("routing process killed")
+        code = await watch.meanwhile(process.wait, SIGTERM_EXIT_SECONDS)
+        watch.note(f"worker exited with {code}")
+        await watch.meanwhile(_wait_gone, routers)
+        process = await watch.meanwhile(start_worker, settings)
+        await feed
+        await watch.settle(mentions, process)
+        figures = watch.account(mentions, worker_exit=code)
+    assert code == 1
+    assert figures.lost == 0
+    assert figures.missing_queue_copies == 0
+
+
+async def test_a_worker_killed_hard_leaves_no_routing_process(worker_settings, start_worker):
+    settings = with_settings(worker_settings, routing_processes=2, instance_id=f"{worker_settings.app_id}-a")
+    process = start_worker(settings)
+    routers = routing_processes(process.pid)
+    assert len(routers) == 2, f"expected two routing processes, found {routers}"
+    kill_hard(process)
+    _wait_gone(routers)
+
+
+def routing_processes(pid: int) -> list[int]:
+    """The worker's routing processes: the children it spawned, not its resource tracker."""
+    children = [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    return [child for child in children if b"spawn_main" in open(f"/proc/{child}/cmdline", "rb").read()]
+
+
+def kill_pid(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+
+
+def _wait_gone(pids: list[int], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while any(os.path.exists(f"/proc/{pid}") and not _is_zombie(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"processes still running {timeout} s later: {pids}"
+        time.sleep(0.1)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 ROUTING_FAULT = "fault-injection-3b7e"

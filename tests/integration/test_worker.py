@@ -97,3 +97,29 @@ async def test_worker_survives_a_burst_of_garbage_and_keeps_routing(worker_setti
     assert sum(r.topic == worker_settings.decisions_topic for r in received) == 1
     await asyncio.sleep(0)
     assert process.poll() is None
+
+
+async def test_a_threads_mentions_reach_each_queue_in_the_order_they_arrived(worker_settings, start_worker):
+    # Small batches and two routing processes: many batches are routed at once, and must still be delivered in turn.
+    settings = worker_settings.model_copy(update={"batch_size": 50, "routing_processes": 2})
+    start_worker(settings)
+    texts = [json.loads(value)["text"] for value, _ in VALID]
+    threads, per_thread = 40, 50
+    records = [(f"th-{thread}".encode(), _canonical(f"it-{thread}-{seq}", "twitter", texts[(thread + seq) % 3],
+                                                     thread_id=f"th-{thread}"))
+               for seq in range(per_thread) for thread in range(threads)]
+    queues = load_config(settings.config_path).topics()
+    async with Collector(settings, queues | {settings.decisions_topic}) as collector:
+        await publish(settings, settings.input_topic, records)
+        received = await collector.collect(len(records), {settings.decisions_topic}, timeout=120)
+        received += await collector.collect(10**9, (), timeout=3)  # the queue copies still on their way
+    arrivals: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for record in received:
+        if record.topic in queues:
+            mention = json.loads(record.value)
+            arrivals[record.topic, mention["thread_id"]].append((record.offset, int(mention["id"].rsplit("-", 1)[1])))
+    assert sum(len(copies) for copies in arrivals.values()) >= len(records)
+    assert len({thread for _, thread in arrivals}) == threads
+    for (queue, thread), copies in arrivals.items():
+        sequence = [seq for _, seq in sorted(copies)]
+        assert sequence == sorted(sequence), f"{thread} reached {queue} out of order: {sequence}"

@@ -184,9 +184,3 @@ def test_a_record_whose_decoding_raises_unexpectedly_is_dead_lettered_alone(rout
     assert [type(o) for o in outcomes] == [Routed, DeadLettered]
     assert outcomes[1].reason == "decoding failed: KeyError: 'bug'"
     assert outcomes[1].kind is DeadLetterKind.DECODING_FAILED
-
-
-def test_a_dead_letter_given_only_its_reason_takes_the_kind_the_reason_names():
-    dead = DeadLettered(Record(b"{}"), "output too large: 2000000 bytes, limit 1000000")
-    assert dead.kind is DeadLetterKind.OUTPUT_TOO_LARGE
-    assert dead == DeadLettered(Record(b"{}"), dead.reason, DeadLetterKind.OUTPUT_TOO_LARGE)

@@ -8,7 +8,7 @@ from router.classify.model import Classifier
 from router.pipeline import Record, Routed, Router, route_batch
 from router.rules import load_config
 from router.settings import REPO_ROOT, Settings
-from router.worker.loop import fitted_messages
+from router.worker.routing import fitted_messages
 
 SETTINGS = Settings(decisions_topic="decisions", dead_letter_topic="dlq", max_message_bytes=100_000)
 
