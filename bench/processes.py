@@ -51,11 +51,23 @@ def passthrough(settings: Settings, outputs: list[str], log: Path) -> Iterator[s
 
 
 def peak_rss_mib(pid: int) -> float:
-    """The process's high-water mark of resident memory so far."""
+    """The high-water marks of resident memory so far of the process and of its children, summed.
+
+    The worker routes in child processes: what a deployment must provide for is all of them together.
+    """
+    return sum(_high_water_kib(process) for process in [pid, *_children(pid)]) / 1024
+
+
+def _high_water_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024  # kB
-    return float("nan")
+            return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return children + [grandchild for child in children for grandchild in _children(child)]
 
 
 @contextmanager
