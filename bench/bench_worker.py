@@ -2,7 +2,8 @@
 
 One run against the local broker, on realistic single-mention records (mixed sources, English and French,
 a few malformed), each process on topics and a group of its own, deleted afterwards:
-  1. the ceiling: bench/passthrough.py copying each record unchanged to as many topics as the worker writes;
+  1. the ceiling: bench/passthrough.py copying each record unchanged to as many topics as the worker writes,
+     once with a plain `send` per record, once producing batches per partition as the worker does;
   2. the worker end to end (`inbox-router worker`), input topic to queues and decisions, same records,
      same publisher and collector;
   3. latency, publish to decision, at a steady offered load against a fresh worker;
@@ -73,6 +74,8 @@ def _kafka_figures(run: str, tmp: Path, config: Path, records: list[Sample], war
     copies = max(2, round(fanout))  # at least a queue copy and a decision
     ceiling_per_s, ceiling_rss = _passthrough_throughput(settings("passthrough"), copies, values, warm)
     print(f"passthrough: {ceiling_per_s:,.0f} records/s, {copies} outputs per record", flush=True)
+    batched_per_s, _ = _passthrough_throughput(settings("batched"), copies, values, warm, batched=True)
+    print(f"passthrough producing batches as the worker does: {batched_per_s:,.0f} records/s", flush=True)
     steady_latency, latency_rss = _worker_latency(settings("latency"), queues, steady, warm, rate)
     print(f"latency: p99 {steady_latency.p99_ms:.0f} ms at {steady_latency.offered_per_s:,.0f}/s", flush=True)
     return {
@@ -85,6 +88,10 @@ def _kafka_figures(run: str, tmp: Path, config: Path, records: list[Sample], war
         "rss_mb": round(max(worker_rss, latency_rss), 1),
         "worker_outputs_per_record": round(fanout, 3),
         "passthrough": {"outputs_per_record": copies, "rss_mb": round(ceiling_rss, 1)},
+        # The same passthrough producing one batch per partition, as the worker does: the worker over this
+        # says how much of the ratio comes from routing rather than from producing differently.
+        "passthrough_batched_per_s": round(batched_per_s, 1),
+        "ratio_to_batched": round(worker_per_s / batched_per_s, 3),
     }
 
 
@@ -99,12 +106,13 @@ def _worker_throughput(settings: Settings, queues: set[str], values: list[bytes]
     return per_s, rss, asyncio.run(count_records(settings, outputs)) / (len(values) + len(warm))
 
 
-def _passthrough_throughput(settings: Settings, copies: int, values: list[bytes],
-                            warm: list[bytes]) -> tuple[float, float]:
+def _passthrough_throughput(settings: Settings, copies: int, values: list[bytes], warm: list[bytes],
+                            batched: bool = False) -> tuple[float, float]:
     # The last output stands for the decision: one record on it per input, as the worker's decisions are.
     outputs = [f"{settings.app_id}.queue-{n}" for n in range(1, copies)] + [settings.decisions_topic]
     asyncio.run(ensure_topics(settings, [settings.input_topic, *outputs]))
-    with processes.passthrough(settings, outputs, LOGS / "passthrough.log") as passthrough:
+    log = LOGS / ("passthrough-batched.log" if batched else "passthrough.log")
+    with processes.passthrough(settings, outputs, log, batched) as passthrough:
         per_s = asyncio.run(records_per_second(settings, {settings.decisions_topic}, values, warm))
         return per_s, processes.peak_rss_mib(passthrough.pid)
 

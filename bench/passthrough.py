@@ -2,9 +2,10 @@
 
 No parsing and no classifying: consume a batch, produce every record to every output topic, await the
 acknowledgements, commit. It reads the same INBOX_* settings as the worker (group, input topic, batch size and
-wait), so the two are measured alike.
+wait), so the two are measured alike. With --batched it produces as the worker does, one producer batch per
+partition (router.worker.delivery.send_all), instead of one `send` per record.
 
-    python bench/passthrough.py --ready-file PATH OUTPUT_TOPIC...
+    python bench/passthrough.py --ready-file PATH [--batched] OUTPUT_TOPIC...
 """
 
 import argparse
@@ -15,7 +16,9 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 
 from router.kafka_io import client_options
+from router.pipeline import Message
 from router.settings import Settings
+from router.worker.delivery import send_all
 
 
 class _SignalReady(ConsumerRebalanceListener):
@@ -32,7 +35,7 @@ class _SignalReady(ConsumerRebalanceListener):
             self._path.touch()
 
 
-async def run(settings: Settings, outputs: list[str], ready_file: Path) -> None:
+async def run(settings: Settings, outputs: list[str], ready_file: Path, batched: bool) -> None:
     consumer = AIOKafkaConsumer(**client_options(settings), group_id=settings.app_id, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     producer = AIOKafkaProducer(**client_options(settings), acks="all")
@@ -41,7 +44,7 @@ async def run(settings: Settings, outputs: list[str], ready_file: Path) -> None:
         consumer.subscribe([settings.input_topic], listener=_SignalReady(ready_file))
         await consumer.start()
         try:
-            await _pass_through(consumer, producer, outputs, settings)
+            await _pass_through(consumer, producer, outputs, settings, batched)
         finally:
             await consumer.stop()
     finally:
@@ -49,21 +52,25 @@ async def run(settings: Settings, outputs: list[str], ready_file: Path) -> None:
 
 
 async def _pass_through(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, outputs: list[str],
-                        settings: Settings) -> None:
+                        settings: Settings, batched: bool) -> None:
     wait_ms = int(settings.batch_wait_seconds * 1000)
     while True:
         batches = await consumer.getmany(timeout_ms=wait_ms, max_records=settings.batch_size)
         if not batches:
             continue
-        # Queue every send first, then await them all: the fastest way aiokafka delivers a batch.
-        acks = [await producer.send(topic, value=message.value, key=message.key)
-                for messages in batches.values() for message in messages for topic in outputs]
-        await asyncio.gather(*acks)
+        if batched:
+            await send_all(producer, [Message(topic, message.key, message.value)
+                                      for messages in batches.values() for message in messages for topic in outputs])
+        else:
+            # Queue every send first, then await them all: the plain way to deliver a batch with aiokafka.
+            acks = [await producer.send(topic, value=message.value, key=message.key)
+                    for messages in batches.values() for message in messages for topic in outputs]
+            await asyncio.gather(*acks)
         await consumer.commit()  # the positions just consumed: every output of the batch is acknowledged
 
 
-async def _main(settings: Settings, outputs: list[str], ready_file: Path) -> None:
-    task = asyncio.create_task(run(settings, outputs, ready_file))
+async def _main(settings: Settings, outputs: list[str], ready_file: Path, batched: bool) -> None:
+    task = asyncio.create_task(run(settings, outputs, ready_file, batched))
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         await task
@@ -74,9 +81,10 @@ async def _main(settings: Settings, outputs: list[str], ready_file: Path) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ready-file", type=Path, required=True, help="created once partitions are assigned")
+    parser.add_argument("--batched", action="store_true", help="one producer batch per partition, as the worker")
     parser.add_argument("outputs", nargs="+", help="the topics each record is copied to")
     args = parser.parse_args()
-    asyncio.run(_main(Settings(), args.outputs, args.ready_file))
+    asyncio.run(_main(Settings(), args.outputs, args.ready_file, args.batched))
 
 
 if __name__ == "__main__":

@@ -38,11 +38,12 @@ def worker(settings: Settings, log: Path) -> Iterator[subprocess.Popen]:
 
 
 @contextmanager
-def passthrough(settings: Settings, outputs: list[str], log: Path) -> Iterator[subprocess.Popen]:
+def passthrough(settings: Settings, outputs: list[str], log: Path, batched: bool) -> Iterator[subprocess.Popen]:
     """The passthrough process, ready once it created its ready file."""
     ready = log.with_suffix(".ready")
     ready.unlink(missing_ok=True)
-    argv = [sys.executable, str(BENCH / "passthrough.py"), "--ready-file", str(ready), *outputs]
+    argv = [sys.executable, str(BENCH / "passthrough.py"), "--ready-file", str(ready),
+            *(["--batched"] if batched else []), *outputs]
     try:
         with _running(argv, inbox_env(settings), log, ready.exists) as process:
             yield process

@@ -59,12 +59,14 @@ def table(figures: dict) -> str:
         ("worker, end to end", f"{figures['worker_per_s']:,.0f} records/s",
          f"{figures['worker_outputs_per_record']:.2f} outputs per record"),
         ("worker / passthrough", f"{figures['ratio']:.2f}", verdict["ratio"]),
+        ("passthrough producing batches as the worker", f"{figures['passthrough_batched_per_s']:,.0f} records/s",
+         f"worker / it: {figures['ratio_to_batched']:.2f}"),
         (f"latency at {figures['latency']['offered_per_s']:,.0f}/s, p50 / p95 / p99",
          f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['p99']:.0f} ms", "p99 " + verdict["latency_p99_ms"]),
         ("classify alone, one core", f"{figures['classify_per_s']:,.0f} mentions/s", ""),
         ("offline replay, one core", f"{figures['replay_per_s']:,.0f} mentions/s", ""),
         ("replay / classify", f"{figures['replay_over_classify']:.2f}", verdict["replay_over_classify"]),
-        ("worker peak RSS (VmHWM)", f"{figures['rss_mb']:.0f} MiB", verdict["rss_mb"]),
+        ("worker peak RSS (VmHWM), routing processes included", f"{figures['rss_mb']:.0f} MiB", verdict["rss_mb"]),
     ]
     host = figures["machine"]
     head = (f"{figures['records']:,} records ({figures['malformed']:,} malformed), {host['nproc']} CPUs "
