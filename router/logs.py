@@ -26,7 +26,7 @@ def configure_logging(log_format: str = "auto", level: str = "INFO", stream: Tex
     structlog.configure(
         processors=[*_SHARED, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=structlog.WriteLoggerFactory(file=stream),  # one write per line: processes share stdout
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(stream)

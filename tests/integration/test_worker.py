@@ -85,7 +85,11 @@ async def test_each_record_lands_exactly_where_its_routing_says(worker_settings,
         assert letter["partition"] >= 0 and letter["offset"] >= 0
 
 
-async def test_worker_survives_a_burst_of_garbage_and_keeps_routing(worker_settings, start_worker):
+async def test_worker_survives_a_burst_of_garbage_and_keeps_routing(worker_settings, start_worker, tmp_path,
+                                                                    monkeypatch):
+    # Unbuffered, as in the container: the routing processes and the loop share stdout, line by line.
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    worker_settings = worker_settings.model_copy(update={"routing_processes": 2, "batch_size": 20})
     process = start_worker(worker_settings)
     garbage = [bytes([i % 256]) * (i + 1) for i in range(200)]
     watched = {worker_settings.decisions_topic, worker_settings.dead_letter_topic}
@@ -97,6 +101,9 @@ async def test_worker_survives_a_burst_of_garbage_and_keeps_routing(worker_setti
     assert sum(r.topic == worker_settings.decisions_topic for r in received) == 1
     await asyncio.sleep(0)
     assert process.poll() is None
+    lines = (tmp_path / "worker-0.log").read_text().splitlines()
+    assert sum('"mention.dead_lettered"' in line for line in lines) == len(garbage)
+    assert [line for line in lines if not _is_json_object(line)] == [], "the worker's stdout is JSON lines only"
 
 
 async def test_a_threads_mentions_reach_each_queue_in_the_order_they_arrived(worker_settings, start_worker):
@@ -123,3 +130,10 @@ async def test_a_threads_mentions_reach_each_queue_in_the_order_they_arrived(wor
     for (queue, thread), copies in arrivals.items():
         sequence = [seq for _, seq in sorted(copies)]
         assert sequence == sorted(sequence), f"{thread} reached {queue} out of order: {sequence}"
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False

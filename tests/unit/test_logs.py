@@ -28,3 +28,28 @@ def test_library_records_and_ours_come_out_as_json_lines():
     assert [line["event"] for line in lines] == ["batch.delivered", "Heartbeat failed for group g1", "Crashed"]
     assert lines[1]["logger"] == "aiokafka.consumer" and lines[1]["level"] == "warning"
     assert "RuntimeError: boom" in lines[2]["exception"]
+
+
+class _Writes(io.StringIO):
+    """A stream that remembers each write: processes sharing stdout unbuffered interleave between writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_each_line_is_written_whole_in_one_write():
+    stream = _Writes()
+    configure_logging("json", "INFO", stream)
+    try:
+        structlog.get_logger("router.worker").warning("mention.dead_lettered", reason="invalid JSON: x" * 100)
+        logging.getLogger("aiokafka.consumer").warning("Heartbeat failed")
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    assert len(stream.writes) == 2
+    assert all(write.endswith("\n") and write.count("\n") == 1 for write in stream.writes)
