@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=500, ge=1)
     batch_wait_seconds: float = Field(default=0.05, gt=0)
     # Processes that decode, classify and route batches beside the one that talks to Kafka; 0 routes in that one.
-    routing_processes: int = Field(default=1, ge=0)
+    # One per core the worker may use: they, not the Kafka loop, bound its throughput.
+    routing_processes: int = Field(default=2, ge=0)
     # at_least_once commits each batch's offsets once its outputs are acknowledged; exactly_once puts
     # outputs and offsets in one Kafka transaction.
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     from router.kafka_io import ensure_topics
     from router.worker.app import create_app, worker_topics
-    from router.worker.routing import make_routing
+    from router.worker.processes import make_routing
 
     settings = get_settings()
     if args.config:

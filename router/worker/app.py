@@ -9,7 +9,7 @@ from router.kafka_io import ensure_topics
 from router.rules import ConfigHolder
 from router.settings import Settings
 from router.worker.loop import RoutingLoop
-from router.worker.routing import InlineRouting, ProcessRouting
+from router.worker.processes import Routing
 
 
 class _WebAndTimersOnly(BootStrategy):
@@ -26,7 +26,7 @@ class _App(faust.App):
     BootStrategy = _WebAndTimersOnly
 
 
-def create_app(settings: Settings, routing: InlineRouting | ProcessRouting, holder: ConfigHolder) -> faust.App:
+def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> faust.App:
     """A faust app that runs the routing loop, serves metrics and health, and reloads the config on a timer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = _App(settings.app_id, web_port=settings.web_port, datadir=str(settings.data_dir / settings.app_id))

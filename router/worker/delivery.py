@@ -63,15 +63,24 @@ class AtLeastOnce:
     """Sends a batch's messages in order, awaits every acknowledgement, then commits its offsets.
 
     A failed send makes the whole batch go again, so that each thread's order holds: a queue may
-    see a copy twice, never out of order, and never misses one.
+    see a copy twice, never out of order, and never misses one. The commit is a round trip of its
+    own: it runs while the next batch is sent, and commits still go one after the other.
     """
 
     def __init__(self, producer: Producer, consumer: AIOKafkaConsumer, *, timeout: float):
         self._producer, self._consumer, self._timeout = producer, consumer, timeout
+        self._committing: asyncio.Future[None] | None = None
 
     async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
         await _with_retries(lambda: self._send(messages), self._timeout, "send")
-        await _with_retries(lambda: self._commit(offsets), self._timeout, "commit")
+        await self.flush()
+        self._committing = asyncio.ensure_future(_with_retries(lambda: self._commit(offsets), self._timeout, "commit"))
+
+    async def flush(self) -> None:
+        """Wait for the last commit; one that failed for good raises here."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
 
     async def _send(self, messages: Sequence[Message]) -> None:
         try:
@@ -97,6 +106,9 @@ class ExactlyOnce:
 
     async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
         await _with_retries(lambda: self._transaction(messages, offsets), self._timeout, "transaction")
+
+    async def flush(self) -> None:
+        """Nothing to wait for: a transaction commits inside `deliver`."""
 
     async def _transaction(self, messages: Sequence[Message], offsets: Offsets) -> None:
         producer = await self._producer.get()

@@ -2,8 +2,7 @@
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -16,7 +15,8 @@ from router.kafka_io import client_options
 from router.pipeline import Record
 from router.settings import Settings
 from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, Producer, describe
-from router.worker.routing import InlineRouting, ProcessRouting, RoutedBatch, Tally
+from router.worker.processes import Routing
+from router.worker.routing import RoutedBatch, Tally
 
 log = structlog.get_logger("router.worker")
 
@@ -37,20 +37,19 @@ class _Fetched:
 class RoutingLoop(Service):
     """Consumes the input topic with manual commits; a batch's offsets are committed only once delivered.
 
-    Batches are routed ahead, while the batch before them waits for its acknowledgements, but they are
-    delivered one after the other in the order they were read: a thread's mentions keep their order,
-    and a batch's offsets are never committed before the outputs of every batch before it.
+    Batches are read and routed ahead, while the batch before them waits for its acknowledgements, but
+    they are delivered one after the other in the order they were read: a thread's mentions keep their
+    order, and a batch's offsets are never committed before the outputs of every batch before it.
     """
 
-    def __init__(self, settings: Settings, routing: InlineRouting | ProcessRouting, **kwargs):
+    def __init__(self, settings: Settings, routing: Routing, **kwargs):
         super().__init__(**kwargs)
         self.settings, self.routing = settings, routing
         self.heartbeat = time.monotonic()
-        self._handover = _Handover()
+        # One batch delivering, one routing in each process: enough to keep every core busy.
+        self._in_flight = _InFlight(max(settings.routing_processes, 1) + 1)
         self._task: asyncio.Task | None = None
         self._stopping = False
-        # One batch delivering, one routing in each process: enough to keep every core busy.
-        self._ahead = max(settings.routing_processes, 1) + 1
 
     @property
     def assigned(self) -> list[int]:
@@ -71,7 +70,7 @@ class RoutingLoop(Service):
         self.delivery = self._delivery()
         await self.producer.get()
         await self.consumer.start()
-        self.consumer.subscribe([self.settings.input_topic], listener=_WaitForBatches(self._handover))
+        self.consumer.subscribe([self.settings.input_topic], listener=_WaitForBatches(self._in_flight))
 
     async def on_started(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -91,48 +90,79 @@ class RoutingLoop(Service):
         log.info("worker.stopped")
 
     async def _run(self) -> None:
-        pending: deque[_Fetched] = deque()
+        # The reader reads as soon as the fetcher has records and a place is free, so that records never
+        # wait in the fetcher behind a delivery; the deliverer takes the batches in the order they were read.
+        batches: asyncio.Queue[_Fetched | None] = asyncio.Queue()
+        steps = [asyncio.ensure_future(self._read(batches)), asyncio.ensure_future(self._deliver_all(batches))]
         try:
-            while pending or not self._stopping:
-                self.heartbeat = time.monotonic()
-                await self._read_ahead(pending)
-                if pending:
-                    await self._deliver(pending.popleft())
-                if not pending:
-                    self._handover.idle()
+            await _all_or_first_failure(steps)
         except Exception as error:  # noqa: BLE001 - whatever stops the loop, nothing more is committed
             reason = str(error) if isinstance(error, DeliveryFailed) else describe(error)
             metrics.WORKER_STOPS.labels(reason=type(error).__name__).inc()
             log.error("worker.stopped_without_commit", reason=reason)
-            for batch in pending:
-                batch.routed.cancel()
-            await self.crash(error)
+            await self.crash(error)  # stopping shuts the routing processes down with what they still hold
 
-    async def _read_ahead(self, pending: deque[_Fetched]) -> None:
-        """Read and start routing batches until enough are ahead; wait for records only when none are."""
-        while len(pending) < self._ahead and not self._stopping and not self._handover.requested:
-            wait = 0 if pending else self.settings.batch_wait_seconds
-            fetched = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=self.settings.batch_size)
+    async def _read(self, batches: "asyncio.Queue[_Fetched | None]") -> None:
+        """Read batches and start routing each, until stopped; none while a rebalance waits for the ones read."""
+        wait_ms = int(self.settings.batch_wait_seconds * 1000)
+        while not self._stopping:
+            await self._in_flight.take_place()
+            fetched = await self.consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.batch_size)
             if not fetched:
-                return
-            self._handover.busy()
+                self._in_flight.give_back_place()
+                self.heartbeat = time.monotonic()  # idle, not stuck
+                continue
+            self._in_flight.read()
             records = [_record(message) for messages in fetched.values() for message in messages]
-            pending.append(_Fetched(
+            batches.put_nowait(_Fetched(
                 records=len(records),
                 offsets={partition: batch[-1].offset + 1 for partition, batch in fetched.items()},
                 routed=asyncio.ensure_future(self.routing.route(records)),
                 lag={partition: batch[-1].offset for partition, batch in fetched.items()},
             ))
+        batches.put_nowait(None)
 
-    async def _deliver(self, batch: _Fetched) -> None:
-        routed = await batch.routed
+    async def _deliver_all(self, batches: "asyncio.Queue[_Fetched | None]") -> None:
+        """Deliver batches in the order they were read; those routed by then go together, under one commit.
+
+        A delivery costs round trips to the broker however many records it carries: when batches queue up
+        behind one, the next takes every one of them that is routed.
+        """
+        waiting: list[_Fetched] = []
+        while True:
+            if not waiting:
+                batch = await batches.get()
+                if batch is None:
+                    break
+                waiting.append(batch)
+            await asyncio.wait([waiting[0].routed])
+            while not batches.empty():
+                batch = batches.get_nowait()
+                if batch is None:
+                    batches.put_nowait(None)  # the end comes after the batches already taken
+                    break
+                waiting.append(batch)
+            ready = next((n for n, batch in enumerate(waiting) if not batch.routed.done()), len(waiting))
+            group, waiting = waiting[:ready], waiting[ready:]
+            await self._deliver(group)
+            if not waiting and batches.empty():  # nothing read is waiting: let the last commit land first
+                await self.delivery.flush()
+            self.heartbeat = time.monotonic()
+            self._in_flight.delivered(len(group))
+        await self.delivery.flush()
+
+    async def _deliver(self, group: list[_Fetched]) -> None:
+        routed = [batch.routed.result() for batch in group]  # a batch whose routing failed raises here
+        messages = [message for batch in routed for message in batch.messages]
+        offsets = {partition: offset for batch in group for partition, offset in batch.offsets.items()}
         started = time.perf_counter()
-        await self.delivery.deliver(routed.messages, batch.offsets)
-        _observe(routed.tally)
-        self._observe_lag(batch.lag)
-        log.info("batch.delivered", records=batch.records, outcomes=routed.tally.outcomes,
-                 messages=len(routed.messages),
-                 offsets={f"{tp.topic}/{tp.partition}": offset for tp, offset in batch.offsets.items()},
+        await self.delivery.deliver(messages, offsets)
+        for batch in routed:
+            _observe(batch.tally)
+        self._observe_lag({partition: offset for batch in group for partition, offset in batch.lag.items()})
+        log.info("batch.delivered", batches=len(group), records=sum(batch.records for batch in group),
+                 outcomes=sum(batch.tally.outcomes for batch in routed), messages=len(messages),
+                 offsets={f"{tp.topic}/{tp.partition}": offset for tp, offset in offsets.items()},
                  deliver_ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _delivery(self) -> AtLeastOnce | ExactlyOnce:
@@ -148,40 +178,69 @@ class RoutingLoop(Service):
                 metrics.CONSUMER_LAG.labels(partition=str(partition.partition)).set(max(highwater - offset - 1, 0))
 
 
-class _Handover:
-    """Partitions change hands only when no batch read from them is waiting to be delivered."""
+class _InFlight:
+    """Batches read and not yet delivered: a few at most, and none read while a rebalance waits for them all."""
 
-    def __init__(self) -> None:
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.requested = False  # a rebalance waits: read nothing more until the batches read are delivered
+    def __init__(self, places: int):
+        self._places = asyncio.Semaphore(places)
+        self._count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+        self._reading = asyncio.Event()
+        self._reading.set()
 
-    def busy(self) -> None:
-        self._idle.clear()
+    async def take_place(self) -> None:
+        """Wait for room for one more batch, to read it in."""
+        await self._reading.wait()
+        await self._places.acquire()
 
-    def idle(self) -> None:
-        self._idle.set()
+    def give_back_place(self) -> None:
+        """Nothing was read: the place is free again."""
+        self._places.release()
 
-    async def wait_until_idle(self) -> None:
-        self.requested = True
+    def read(self) -> None:
+        """A batch was read into the place taken."""
+        self._count += 1
+        self._none.clear()
+
+    def delivered(self, batches: int) -> None:
+        for _ in range(batches):
+            self._places.release()
+        self._count -= batches
+        if not self._count:
+            self._none.set()
+
+    async def drain(self) -> None:
+        """Stop reading until every batch read has been delivered."""
+        self._reading.clear()
         try:
-            await self._idle.wait()
+            await self._none.wait()
         finally:
-            self.requested = False
+            self._reading.set()
 
 
 class _WaitForBatches(ConsumerRebalanceListener):
     """A revoked partition waits for the batches read from it, so that no batch commits for a partition it lost."""
 
-    def __init__(self, handover: _Handover):
-        self._handover = handover
+    def __init__(self, in_flight: _InFlight):
+        self._in_flight = in_flight
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        await self._handover.wait_until_idle()
+        await self._in_flight.drain()
         log.info("partitions.revoked", partitions=sorted(p.partition for p in revoked))
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         log.info("partitions.assigned", partitions=sorted(p.partition for p in assigned))
+
+
+async def _all_or_first_failure(tasks: Sequence[asyncio.Future[None]]) -> None:
+    """Wait for every task; the first to fail cancels the others and raises."""
+    try:
+        for done in asyncio.as_completed(tasks):
+            await done
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _consumer(settings: Settings) -> AIOKafkaConsumer:

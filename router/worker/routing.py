@@ -1,49 +1,27 @@
-"""Routing a fetched batch into the messages to produce: in the event loop, or in processes of their own.
+"""Routing a fetched batch into the messages to produce, in the event loop or in routing processes.
 
 Classifying is CPU work that would stall the event loop while the previous batch's sends wait for
 their acknowledgements. With `INBOX_ROUTING_PROCESSES` >= 1 the whole pure path (decode, classify,
-decide, serialise) runs in child processes, so that the loop only moves bytes between Kafka and them.
+decide, serialise) runs in processes of its own (processes.py), so that the loop only moves bytes
+between Kafka and them.
 """
 
-import asyncio
-import gc
 import logging
-import multiprocessing
-import os
-import signal
-import threading
-import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 import structlog
 
 from router.classify.model import Classifier
-from router.errors import DeadLetterKind, RouterError
-from router.logs import configure_logging
+from router.errors import DeadLetterKind
 from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
-from router.rules import ConfigHolder, RoutingConfig
-from router.rules.config import compile_text
-from router.rules.yamltext import YamlText
+from router.rules import ConfigHolder
 from router.settings import Settings
 from router.worker.fault_injection import RaisingClassifier
 
 log = structlog.get_logger("router.worker")
-
-PARENT_CHECK_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigText:
-    """A config as the holder compiled it: what a child process needs to compile the very same one."""
-
-    path: Path
-    hash: str
-    data: bytes
 
 
 @dataclass(slots=True)
@@ -123,82 +101,3 @@ class InlineRouting:
 
     def stop(self) -> None:
         pass
-
-
-class ProcessRouting:
-    """Routes in child processes; batches are handed out in turn and their results awaited in order.
-
-    Children are spawned, not forked: the parent runs threads (aiokafka, faust) that a fork would copy
-    mid-flight. Each child loads the model once and compiles each config version it is sent once.
-    A child that dies breaks the pool: the batches it held fail, nothing of them is committed, and
-    the worker stops.
-    """
-
-    def __init__(self, settings: Settings, holder: ConfigHolder):
-        self._settings, self._holder = settings, holder
-        self._pool = ProcessPoolExecutor(settings.routing_processes, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_start_child, initargs=(settings, os.getpid()))
-        self._config: ConfigText | None = None
-        # Every child loads the model before the worker joins the group; a broken model stops it here.
-        versions = {future.result() for future in [self._pool.submit(_model_version)
-                                                   for _ in range(settings.routing_processes)]}
-        self.model_version = versions.pop()
-
-    async def route(self, records: Sequence[Record]) -> RoutedBatch:
-        config = self._config_text(self._holder.current)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, _route_in_child, list(records), config)
-
-    def stop(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def _config_text(self, current: RoutingConfig) -> ConfigText:
-        if self._config is None or self._config.hash != current.hash:
-            self._config = ConfigText(current.path, current.hash, self._holder.current_data)
-        return self._config
-
-
-# One child's state: its settings, its classifier (or why it could not load) and the configs it compiled, by hash.
-_child: dict = {}
-
-
-def _start_child(settings: Settings, parent: int) -> None:
-    # The parent stops its children itself; Ctrl-C in a terminal reaches the whole process group.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    configure_logging(settings.log_format, settings.log_level)
-    try:
-        _child.update(settings=settings, classifier=load_classifier(settings), configs={})
-    except RouterError as error:
-        _child.update(error=error)  # raised again by the first task, in the parent: a clear reason, not a dead pool
-        return
-    gc.freeze()  # the model lives as long as the process: the garbage collector need not rescan it
-
-
-def _exit_with(parent: int) -> None:
-    """A worker killed with SIGKILL cannot stop its children: they notice and leave."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(1)
-
-
-def _model_version() -> str:
-    if "error" in _child:
-        raise _child["error"]
-    return _child["classifier"].version
-
-
-def _route_in_child(records: list[Record], text: ConfigText) -> RoutedBatch:
-    configs: dict[str, RoutingConfig] = _child["configs"]
-    config = configs.get(text.hash)
-    if config is None:
-        configs.clear()  # the previous version is not needed again: a reload only goes forward
-        config = configs[text.hash] = compile_text(YamlText(text.path, text.data))
-    return route_records(records, Router(_child["classifier"], config), _child["settings"])
-
-
-def make_routing(settings: Settings, holder: ConfigHolder) -> InlineRouting | ProcessRouting:
-    started = time.perf_counter()
-    routing = ProcessRouting(settings, holder) if settings.routing_processes else InlineRouting(settings, holder)
-    log.info("routing.ready", processes=settings.routing_processes, model_version=routing.model_version,
-             load_s=round(time.perf_counter() - started, 2))
-    return routing

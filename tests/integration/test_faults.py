@@ -267,17 +267,19 @@ async def test_kill_9_three_times(guarantee, worker_settings, start_worker):
     settings = with_settings(worker_settings, processing_guarantee=guarantee, instance_id=f"{worker_settings.app_id}-a")
     mentions = realistic_mentions(20_000, settings.app_id)
     exactly_once = guarantee == "exactly_once"
-    # Seeded, so that a failure can be replayed with the same kills. Each kill comes after some progress, so
-    # that a slow shared machine still kills mid-stream, then after a random pause, so that it strikes
-    # anywhere in a batch: while routing, between sends, between the acknowledgements and the commit.
+    # Seeded, so that a failure can be replayed with the same kills. Mentions arrive for 40 s, longer than
+    # three kills and restarts take, so that every kill strikes mid-stream: after some progress, then after
+    # a random pause, anywhere in a batch: while routing, between sends, between the acknowledgements and
+    # the commit, while the previous commit is in flight.
     rng = random.Random(f"kill-9 {guarantee}")
-    kills = sorted(rng.sample(range(1_000, 17_000), 3))
+    kills = sorted(rng.sample(range(500, 5_000), 3))
     async with Watch(f"kill-9 {guarantee}", settings, read_committed=exactly_once) as watch:
         process = await watch.meanwhile(start_worker, settings)
-        feed = publishing(settings, mentions.values())
+        feed = publishing(settings, mentions.values(), rate=500)
         for at in kills:
-            await watch.until(at, "a kill -9", process)
-            await watch.poll(rng.uniform(0.0, 1.0))
+            await watch.until(max(at, watch.decided() + 500), "a kill -9", process)
+            await watch.poll(rng.uniform(0.0, 0.3))
+            assert not feed.done(), "every mention was published before this kill: it would prove nothing"
             kill_hard(process)
             watch.note("kill -9")
             process = await watch.meanwhile(start_worker, settings)
@@ -393,7 +395,7 @@ async def test_a_worker_killed_hard_leaves_no_routing_process(worker_settings, s
 
 
 def routing_processes(pid: int) -> list[int]:
-    """The worker's routing processes: the children it spawned, not its resource tracker."""
+    """The worker's routing processes: the children it spawned with multiprocessing."""
     children = [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]
     return [child for child in children if b"spawn_main" in open(f"/proc/{child}/cmdline", "rb").read()]
 

@@ -106,9 +106,12 @@ async def test_worker_survives_a_burst_of_garbage_and_keeps_routing(worker_setti
     assert [line for line in lines if not _is_json_object(line)] == [], "the worker's stdout is JSON lines only"
 
 
-async def test_a_threads_mentions_reach_each_queue_in_the_order_they_arrived(worker_settings, start_worker):
-    # Small batches and two routing processes: many batches are routed at once, and must still be delivered in turn.
-    settings = worker_settings.model_copy(update={"batch_size": 50, "routing_processes": 2})
+@pytest.mark.parametrize("processes", [0, 2])
+async def test_a_threads_mentions_reach_each_queue_in_the_order_they_arrived(processes, worker_settings,
+                                                                             start_worker):
+    # Small batches, routed in the loop or in two processes: many batches are read and routed ahead, and
+    # must still be delivered in turn.
+    settings = worker_settings.model_copy(update={"batch_size": 50, "routing_processes": processes})
     start_worker(settings)
     texts = [json.loads(value)["text"] for value, _ in VALID]
     threads, per_thread = 40, 50

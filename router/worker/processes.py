@@ -1,0 +1,197 @@
+"""Routing processes: each routes one batch at a time, sent and answered through a pipe the event loop watches.
+
+Not a ProcessPoolExecutor: its results come back through helper threads, and a thread waits for the
+interpreter lock while the event loop is busy, which added tens of milliseconds to every batch. Here
+the loop writes a batch to an idle process and wakes up when the answer is readable. Processes are
+spawned, not forked: the worker runs threads (aiokafka, faust) that a fork would copy mid-flight.
+"""
+
+import asyncio
+import gc
+import multiprocessing
+import pickle
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from router.errors import RouterError
+from router.logs import configure_logging
+from router.pipeline import Record, Router
+from router.rules import ConfigHolder, RoutingConfig
+from router.rules.config import compile_text
+from router.rules.yamltext import YamlText
+from router.settings import Settings
+from router.worker.routing import InlineRouting, RoutedBatch, load_classifier, route_records
+
+log = structlog.get_logger("router.worker")
+
+STOP_SECONDS = 5.0
+
+
+class RoutingProcessFailed(RouterError):
+    """A routing process died or could not route a batch: the batches it held are not delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigText:
+    """A config as the holder compiled it: what a routing process needs to compile the very same one."""
+
+    path: Path
+    hash: str
+    data: bytes
+
+
+class ProcessRouting:
+    """Hands each batch to an idle routing process; batches are answered in any order, awaited in theirs."""
+
+    def __init__(self, settings: Settings, holder: ConfigHolder):
+        self._holder = holder
+        context = multiprocessing.get_context("spawn")
+        self._children = [_Child.start(context, settings, number) for number in range(settings.routing_processes)]
+        try:  # each loads the model before the worker joins the group: a broken model stops the worker here
+            self.model_version = {child.wait_ready() for child in self._children}.pop()
+        except RouterError:
+            self.stop()
+            raise
+        self._idle: asyncio.Queue[_Child] | None = None  # made in the event loop, on first use
+        self._config: ConfigText | None = None
+
+    async def route(self, records: Sequence[Record]) -> RoutedBatch:
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for child in self._children:
+                self._idle.put_nowait(child)
+        child = await self._idle.get()
+        try:
+            return await child.route(list(records), self._config_text(self._holder.current))
+        finally:
+            self._idle.put_nowait(child)
+
+    def stop(self) -> None:
+        for child in self._children:
+            child.stop()
+
+    def _config_text(self, current: RoutingConfig) -> ConfigText:
+        if self._config is None or self._config.hash != current.hash:
+            self._config = ConfigText(current.path, current.hash, self._holder.current_data)
+        return self._config
+
+
+class _Child:
+    """One routing process and the parent's end of its pipe."""
+
+    def __init__(self, process: BaseProcess, connection: Connection, number: int):
+        self._process, self._connection, self._number = process, connection, number
+
+    @classmethod
+    def start(cls, context: Any, settings: Settings, number: int) -> "_Child":
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=_serve, args=(child_end, settings), name=f"routing-{number}", daemon=True)
+        process.start()
+        child_end.close()  # the child's end lives in the child only: it reads end-of-file when the worker dies
+        return cls(process, parent_end, number)
+
+    def wait_ready(self) -> str:
+        """The model version the process loaded, or the error that stopped it loading."""
+        return _answer(self._receive_blocking())
+
+    async def route(self, records: list[Record], config: ConfigText) -> RoutedBatch:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[RoutedBatch] = loop.create_future()
+        descriptor = self._connection.fileno()
+        loop.add_reader(descriptor, self._receive, answer)
+        try:
+            try:  # an idle process reads at once, so the write does not hold the loop for long
+                self._connection.send_bytes(pickle.dumps((records, config), pickle.HIGHEST_PROTOCOL))
+            except OSError:
+                raise self._died() from None
+            return await answer
+        finally:
+            loop.remove_reader(descriptor)
+
+    def stop(self) -> None:
+        self._connection.close()  # the process reads end-of-file and exits
+        self._process.join(STOP_SECONDS)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+    def _receive(self, answer: "asyncio.Future[RoutedBatch]") -> None:
+        if answer.done():
+            return
+        try:
+            answer.set_result(_answer(self._receive_blocking()))
+        except RouterError as error:
+            answer.set_exception(error)
+
+    def _receive_blocking(self) -> bytes:
+        try:
+            return self._connection.recv_bytes()
+        except (EOFError, OSError):
+            raise self._died() from None
+
+    def _died(self) -> RoutingProcessFailed:
+        self._process.join(1.0)
+        return RoutingProcessFailed(f"routing process {self._number} exited with code {self._process.exitcode}")
+
+
+def _answer(data: bytes) -> Any:
+    # Pickle only between the worker and the processes it started, never from outside.
+    outcome, value = pickle.loads(data)
+    if outcome == "error":
+        raise RoutingProcessFailed(value)
+    return value
+
+
+def _serve(connection: Connection, settings: Settings) -> None:
+    """A routing process: load the model, then route each batch it is sent until its pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the worker stops us
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        classifier = load_classifier(settings)
+    except RouterError as error:
+        connection.send_bytes(pickle.dumps(("error", str(error))))
+        return
+    connection.send_bytes(pickle.dumps(("ready", classifier.version)))
+    gc.freeze()  # the model lives as long as the process: the garbage collector need not rescan it
+    configs: dict[str, RoutingConfig] = {}
+    while True:
+        try:
+            records, text = pickle.loads(connection.recv_bytes())
+        except (EOFError, OSError):
+            return  # the worker closed the pipe, or died
+        answer: tuple[str, RoutedBatch | str]
+        try:
+            answer = ("routed", route_records(records, Router(classifier, _compiled(configs, text)), settings))
+        except Exception as error:  # noqa: BLE001 - reported to the worker, which stops without committing
+            answer = ("error", f"routing a batch failed: {type(error).__name__}: {error}")
+        try:
+            connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            return
+
+
+def _compiled(configs: dict[str, RoutingConfig], text: ConfigText) -> RoutingConfig:
+    config = configs.get(text.hash)
+    if config is None:
+        configs.clear()  # the previous version is not needed again: a reload only goes forward
+        config = configs[text.hash] = compile_text(YamlText(text.path, text.data))
+    return config
+
+
+Routing = InlineRouting | ProcessRouting
+
+
+def make_routing(settings: Settings, holder: ConfigHolder) -> Routing:
+    started = time.perf_counter()
+    routing = ProcessRouting(settings, holder) if settings.routing_processes else InlineRouting(settings, holder)
+    log.info("routing.ready", processes=settings.routing_processes, model_version=routing.model_version,
+             load_s=round(time.perf_counter() - started, 2))
+    return routing
