@@ -131,7 +131,7 @@ Outcome = Routed | DeadLettered
 
 
 class Message(NamedTuple):
-    """One record to produce; a named tuple, as it crosses from a routing process in bulk."""
+    """One record to produce."""
 
     topic: str
     key: bytes | None

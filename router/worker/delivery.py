@@ -13,11 +13,11 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from router import metrics
 from router.errors import RouterError
-from router.pipeline import Message
 
 log = structlog.get_logger("router.worker")
 
 Offsets = Mapping[TopicPartition, int]
+Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value: a pipeline Message or a plain tuple
 Attempt = Callable[[], Awaitable[None]]
 
 FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.5, 10.0
@@ -71,7 +71,7 @@ class AtLeastOnce:
         self._producer, self._consumer, self._timeout = producer, consumer, timeout
         self._committing: asyncio.Future[None] | None = None
 
-    async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
+    async def deliver(self, messages: Sequence[Outgoing], offsets: Offsets) -> None:
         await _with_retries(lambda: self._send(messages), self._timeout, "send")
         await self.flush()
         self._committing = asyncio.ensure_future(_with_retries(lambda: self._commit(offsets), self._timeout, "commit"))
@@ -82,7 +82,7 @@ class AtLeastOnce:
         if committing is not None:
             await committing
 
-    async def _send(self, messages: Sequence[Message]) -> None:
+    async def _send(self, messages: Sequence[Outgoing]) -> None:
         try:
             await send_all(await self._producer.get(), messages)
         except KafkaError:
@@ -104,13 +104,13 @@ class ExactlyOnce:
     def __init__(self, producer: Producer, group_id: str, *, timeout: float):
         self._producer, self._group_id, self._timeout = producer, group_id, timeout
 
-    async def deliver(self, messages: Sequence[Message], offsets: Offsets) -> None:
+    async def deliver(self, messages: Sequence[Outgoing], offsets: Offsets) -> None:
         await _with_retries(lambda: self._transaction(messages, offsets), self._timeout, "transaction")
 
     async def flush(self) -> None:
         """Nothing to wait for: a transaction commits inside `deliver`."""
 
-    async def _transaction(self, messages: Sequence[Message], offsets: Offsets) -> None:
+    async def _transaction(self, messages: Sequence[Outgoing], offsets: Offsets) -> None:
         producer = await self._producer.get()
         await producer.begin_transaction()
         try:
@@ -132,13 +132,13 @@ async def _abort(producer: AIOKafkaProducer) -> None:
         log.warning("transaction.abort_failed", reason=describe(error))
 
 
-async def send_all(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
+async def send_all(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> None:
     """Append every message in order to its partition's batches, then await every batch; the first failure raises.
 
     Filling batches without a future per record, and awaiting acknowledgements once per batch, is what
     makes delivery fast. The producer is idempotent, so its own retries cannot reorder a partition.
     """
-    partitions = await _partitions(producer, {message.topic for message in messages})
+    partitions = await _partitions(producer, {topic for topic, _, _ in messages})
     hashes: dict[bytes, int] = {}  # a mention's queue copies and decision share one key
     open_batches: dict[TopicPartition, BatchBuilder] = {}
     pending = []

@@ -39,14 +39,17 @@ class Tally:
 
 @dataclass(frozen=True, slots=True)
 class RoutedBatch:
-    messages: list[Message]
+    # Plain (topic, key, value) tuples: they cross a pipe in bulk, and unpickling a named tuple calls its
+    # constructor once per message.
+    messages: list[tuple[str, bytes | None, bytes]]
     tally: Tally
 
 
 def route_records(records: Sequence[Record], router: Router, settings: Settings) -> RoutedBatch:
     """The batch's messages in input order, and its tally; logs each dead letter (and each mention at debug)."""
     outcomes = route_batch(records, router, datetime.now(timezone.utc))
-    messages = [message for outcome in outcomes for message in fitted_messages(outcome, settings)]
+    messages = [(topic, key, value) for outcome in outcomes
+                for topic, key, value in fitted_messages(outcome, settings)]
     return RoutedBatch(messages, _tally(outcomes))
 
 
