@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from router.classify.labels import LABELS, Classification
+from router.classify.labels import Classification
 
 
 class Classifier(Protocol):
@@ -26,7 +26,6 @@ class ForcedLabel:
     """
 
     version = "forced"
-    labels = LABELS
 
     def __init__(self, label: str, confidence: float, *, model: Callable[[], Classifier]) -> None:
         self.label, self.confidence = label, confidence
@@ -41,7 +40,7 @@ class ForcedLabel:
 
 
 def load_model(directory: Path | None = None) -> Classifier:
-    """The trained model, the shipped one by default; scikit-learn takes a moment to import, so only when asked."""
+    """The trained model, the shipped one by default; loaded only when asked, as a config may not need it."""
     from router.classify import model
 
     return model.Classifier.load(directory)
