@@ -95,7 +95,7 @@ class RoutingLoop(Service):
         batches: asyncio.Queue[_Fetched | None] = asyncio.Queue()
         steps = [asyncio.ensure_future(self._read(batches)), asyncio.ensure_future(self._deliver_all(batches))]
         try:
-            await _all_or_first_failure(steps)
+            await _until_done_or_failed(steps, watching=asyncio.ensure_future(self.routing.watch()))
         except Exception as error:  # noqa: BLE001 - whatever stops the loop, nothing more is committed
             reason = str(error) if isinstance(error, DeliveryFailed) else describe(error)
             metrics.WORKER_STOPS.labels(reason=type(error).__name__).inc()
@@ -233,13 +233,16 @@ class _WaitForBatches(ConsumerRebalanceListener):
         log.info("partitions.assigned", partitions=sorted(p.partition for p in assigned))
 
 
-async def _all_or_first_failure(tasks: Sequence[asyncio.Future[None]]) -> None:
-    """Wait for every task; the first to fail cancels the others and raises."""
+async def _until_done_or_failed(steps: Sequence[asyncio.Future[None]], watching: asyncio.Future[None]) -> None:
+    """Wait for the steps; the first failure, of a step or of what is watched, cancels the rest and raises."""
+    pending = {*steps, watching}
     try:
-        for done in asyncio.as_completed(tasks):
-            await done
+        while not all(step.done() for step in steps):
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
     finally:
-        for task in tasks:
+        for task in [*steps, watching]:
             task.cancel()
 
 

@@ -74,6 +74,18 @@ class ProcessRouting:
         finally:
             self._idle.put_nowait(child)
 
+    async def watch(self) -> None:
+        """Raise as soon as a routing process dies, busy or idle: a worker that cannot route stops."""
+        loop = asyncio.get_running_loop()
+        died: asyncio.Future[_Child] = loop.create_future()
+        for child in self._children:
+            loop.add_reader(child.sentinel, _first, died, child)
+        try:
+            raise (await died).died()
+        finally:
+            for child in self._children:
+                loop.remove_reader(child.sentinel)
+
     def stop(self) -> None:
         for child in self._children:
             child.stop()
@@ -98,6 +110,11 @@ class _Child:
         child_end.close()  # the child's end lives in the child only: it reads end-of-file when the worker dies
         return cls(process, parent_end, number)
 
+    @property
+    def sentinel(self) -> int:
+        """Readable once the process has ended."""
+        return self._process.sentinel
+
     def wait_ready(self) -> str:
         """The model version the process loaded, or the error that stopped it loading."""
         return _answer(self._receive_blocking())
@@ -111,7 +128,7 @@ class _Child:
             try:  # an idle process reads at once, so the write does not hold the loop for long
                 self._connection.send_bytes(pickle.dumps((records, config), pickle.HIGHEST_PROTOCOL))
             except OSError:
-                raise self._died() from None
+                raise self.died() from None
             return await answer
         finally:
             loop.remove_reader(descriptor)
@@ -135,11 +152,16 @@ class _Child:
         try:
             return self._connection.recv_bytes()
         except (EOFError, OSError):
-            raise self._died() from None
+            raise self.died() from None
 
-    def _died(self) -> RoutingProcessFailed:
+    def died(self) -> RoutingProcessFailed:
         self._process.join(1.0)
         return RoutingProcessFailed(f"routing process {self._number} exited with code {self._process.exitcode}")
+
+
+def _first(died: "asyncio.Future[_Child]", child: "_Child") -> None:
+    if not died.done():
+        died.set_result(child)
 
 
 def _answer(data: bytes) -> Any:

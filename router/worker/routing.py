@@ -6,6 +6,7 @@ decide, serialise) runs in processes of its own (processes.py), so that the loop
 between Kafka and them.
 """
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -101,6 +102,10 @@ class InlineRouting:
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
         return route_records(records, Router(self._classifier, self._holder.current), self._settings)
+
+    async def watch(self) -> None:
+        """Nothing to watch: routing in the loop fails in the loop."""
+        await asyncio.Event().wait()
 
     def stop(self) -> None:
         pass

@@ -369,8 +369,9 @@ async def test_a_routing_process_killed_stops_the_worker_without_loss(worker_set
         process = await watch.meanwhile(start_worker, settings)
         routers = routing_processes(process.pid)
         assert len(routers) == 2, f"expected two routing processes, found {routers}"
-        feed = publishing(settings, mentions.values())
+        feed = publishing(settings, mentions.values(), rate=500)  # still arriving at the kill
         await watch.until(2_000, "a routing process is killed", process)
+        assert not feed.done(), "every mention was published before the kill: it would prove nothing"
         kill_pid(routers[0])
         watch.note("routing process killed")
         code = await watch.meanwhile(process.wait, SIGTERM_EXIT_SECONDS)
@@ -383,6 +384,13 @@ async def test_a_routing_process_killed_stops_the_worker_without_loss(worker_set
     assert code == 1
     assert figures.lost == 0
     assert figures.missing_queue_copies == 0
+
+
+def test_an_idle_routing_process_that_dies_stops_the_worker(worker_settings, start_worker):
+    settings = with_settings(worker_settings, routing_processes=2, instance_id=f"{worker_settings.app_id}-a")
+    process = start_worker(settings)
+    kill_pid(routing_processes(process.pid)[1])
+    assert process.wait(SIGTERM_EXIT_SECONDS) == 1, "a worker that cannot route must stop, not wait for input"
 
 
 async def test_a_worker_killed_hard_leaves_no_routing_process(worker_settings, start_worker):
