@@ -75,11 +75,12 @@ die() { printf 'kafka.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat >&2 <<EOF
-usage: $(basename "$0") start|stop|status|topics NAME...|clean
+usage: $(basename "$0") start|stop|status|jars|topics NAME...|clean
 
   start          start the broker (idempotent) and wait until it is ready
   stop           stop the broker started by 'start' (idempotent)
   status         exit 0 and print 'running' if the broker answers, else exit 1
+  jars           download the broker's jars if they are missing (start does it too)
   topics NAME..  create each topic if missing ($KAFKA_TOPIC_PARTITIONS partitions, replication 1)
   clean          stop, then delete $DATA_DIR (downloaded jars are kept)
 EOF
@@ -396,6 +397,7 @@ main() {
     start)  cmd_start ;;
     stop)   cmd_stop ;;
     status) cmd_status ;;
+    jars)   ensure_libs ;;
     topics) cmd_topics "$@" ;;
     clean)  cmd_clean ;;
     -h|--help|help) usage ;;
