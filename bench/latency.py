@@ -6,10 +6,10 @@ import math
 import time
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from records import Sample
 
-from router.kafka_io import client_options, ensure_topics, publish
+from router.kafka_io import client_options, ensure_topics
 from router.settings import Settings
 
 
@@ -23,28 +23,43 @@ class Latency:
 
 
 async def measure(settings: Settings, samples: list[Sample], rate: float) -> Latency:
-    """Publishes `samples` at `rate` per second while reading back the input records and the decisions.
+    """Publishes `samples` at `rate` per second while reading the decisions as they arrive.
 
-    A record's publish time is its Kafka timestamp (the producer stamps it as it is sent); the arrival
-    is when this process reads the decision, on the same clock. Dead letters have no decision.
+    A record's publish time is its Kafka timestamp, which the producer stamps as it is sent and the
+    broker acknowledges back; the arrival is when this process reads the decision, on the same clock.
+    Dead letters have no decision.
     """
-    ids = {sample.value: sample.mention_id for sample in samples if sample.mention_id}
-    consumer = await _reader(settings, [settings.input_topic, settings.decisions_topic])
+    consumer = await _reader(settings, [settings.decisions_topic])
     try:
         deadline = time.monotonic() + len(samples) / rate + 120
-        publishing = asyncio.create_task(publish(settings, settings.input_topic, ((None, s.value) for s in samples),
-                                                 rate=rate))
-        sent, arrived, stamps = await _track(consumer, settings, ids, len(samples), deadline)
-        await publishing
+        wanted = {sample.mention_id for sample in samples if sample.mention_id}
+        publishing = asyncio.create_task(_publish(settings, samples, rate))
+        arrived = await _arrivals(consumer, wanted, deadline)
+        sent, stamps = await publishing
     finally:
         await consumer.stop()
-    if len(arrived) < len(ids) or len(stamps) < len(samples):
-        raise SystemExit(f"{settings.app_id}: only {len(arrived):,} of {len(ids):,} decisions arrived "
-                         f"({len(stamps):,} of {len(samples):,} inputs read back)")
+    if len(arrived) < len(wanted):
+        raise SystemExit(f"{settings.app_id}: only {len(arrived):,} of {len(wanted):,} decisions arrived")
     millis = sorted((arrived[mention] - sent[mention]) * 1000 for mention in arrived)
     # The load the broker saw, from the records' own timestamps: the producer's start-up is not part of it.
     offered = (len(stamps) - 1) / max(max(stamps) - min(stamps), 1e-3)
     return Latency(offered, len(millis), *(_percentile(millis, p) for p in (50, 95, 99)))
+
+
+async def _publish(settings: Settings, samples: list[Sample], rate: float) -> tuple[dict[str, float], list[float]]:
+    """Sends at `rate`; the timestamp of each record, by mention id, and of every record."""
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
+    await producer.start()
+    try:
+        started, acknowledgements = time.monotonic(), []
+        for sent, sample in enumerate(samples):
+            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+            acknowledgements.append(await producer.send(settings.input_topic, value=sample.value))
+        stamps = [metadata.timestamp / 1000 for metadata in await asyncio.gather(*acknowledgements)]
+    finally:
+        await producer.stop()
+    sent_at = {sample.mention_id: stamp for sample, stamp in zip(samples, stamps) if sample.mention_id}
+    return sent_at, stamps
 
 
 async def _reader(settings: Settings, topics: list[str]) -> AIOKafkaConsumer:
@@ -60,27 +75,18 @@ async def _reader(settings: Settings, topics: list[str]) -> AIOKafkaConsumer:
     return consumer
 
 
-async def _track(consumer: AIOKafkaConsumer, settings: Settings, ids: dict[bytes, str], inputs: int,
-                 deadline: float) -> tuple[dict[str, float], dict[str, float], list[float]]:
-    """Publish and decision arrival times by mention id, and every input's publish time, until all are in."""
-    wanted = set(ids.values())
-    sent: dict[str, float] = {}
+async def _arrivals(consumer: AIOKafkaConsumer, wanted: set[str], deadline: float) -> dict[str, float]:
+    """When each wanted mention's decision arrived, until all have or the deadline passes."""
     arrived: dict[str, float] = {}
-    stamps: list[float] = []
-    while (len(arrived) < len(ids) or len(stamps) < inputs) and time.monotonic() < deadline:
+    while len(arrived) < len(wanted) and time.monotonic() < deadline:
         batches = await consumer.getmany(timeout_ms=100)
         now = time.time()
         for messages in batches.values():
             for message in messages:
-                if message.topic == settings.decisions_topic:
-                    mention = json.loads(message.value)["mention_id"]
-                    if mention in wanted:
-                        arrived.setdefault(mention, now)  # a redelivery is not news
-                else:
-                    stamps.append(message.timestamp / 1000)
-                    if message.value in ids:
-                        sent[ids[message.value]] = stamps[-1]
-    return sent, arrived, stamps
+                mention = json.loads(message.value)["mention_id"]
+                if mention in wanted:
+                    arrived.setdefault(mention, now)  # a redelivery is not news
+    return arrived
 
 
 def _percentile(ordered: list[float], percent: float) -> float:
