@@ -145,7 +145,7 @@ class RoutingLoop(Service):
             ready = next((n for n, batch in enumerate(waiting) if not batch.routed.done()), len(waiting))
             group, waiting = waiting[:ready], waiting[ready:]
             await self._deliver(group)
-            if not waiting and batches.empty():  # nothing read is waiting: let the last commit land first
+            if len(group) == self._in_flight.undelivered:  # the last batches read: their commit lands first
                 await self.delivery.flush()
             self.heartbeat = time.monotonic()
             self._in_flight.delivered(len(group))
@@ -183,7 +183,7 @@ class _InFlight:
 
     def __init__(self, places: int):
         self._places = asyncio.Semaphore(places)
-        self._count = 0
+        self.undelivered = 0
         self._none = asyncio.Event()
         self._none.set()
         self._reading = asyncio.Event()
@@ -200,14 +200,14 @@ class _InFlight:
 
     def read(self) -> None:
         """A batch was read into the place taken."""
-        self._count += 1
+        self.undelivered += 1
         self._none.clear()
 
     def delivered(self, batches: int) -> None:
         for _ in range(batches):
             self._places.release()
-        self._count -= batches
-        if not self._count:
+        self.undelivered -= batches
+        if not self.undelivered:
             self._none.set()
 
     async def drain(self) -> None:
