@@ -16,7 +16,6 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 
 from router.kafka_io import client_options
-from router.pipeline import Message
 from router.settings import Settings
 from router.worker.delivery import send_all
 
@@ -59,7 +58,7 @@ async def _pass_through(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, 
         if not batches:
             continue
         if batched:
-            await send_all(producer, [Message(topic, message.key, message.value)
+            await send_all(producer, [(topic, message.key, message.value)
                                       for messages in batches.values() for message in messages for topic in outputs])
         else:
             # Queue every send first, then await them all: the plain way to deliver a batch with aiokafka.

@@ -2,8 +2,8 @@
 
 from collections.abc import Sequence
 
+from router.classify.classifier import Classifier
 from router.classify.labels import Classification
-from router.classify.model import Classifier
 
 
 class RaisingClassifier:

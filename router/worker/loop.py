@@ -31,7 +31,6 @@ class _Fetched:
     records: int
     offsets: dict[TopicPartition, int]  # the next offset to read, per partition: what a delivery commits
     routed: "asyncio.Future[RoutedBatch]"
-    lag: dict[TopicPartition, int]  # the last offset read, per partition
 
 
 class RoutingLoop(Service):
@@ -118,7 +117,6 @@ class RoutingLoop(Service):
                 records=len(records),
                 offsets={partition: batch[-1].offset + 1 for partition, batch in fetched.items()},
                 routed=asyncio.ensure_future(self.routing.route(records)),
-                lag={partition: batch[-1].offset for partition, batch in fetched.items()},
             ))
         batches.put_nowait(None)
 
@@ -159,7 +157,7 @@ class RoutingLoop(Service):
         await self.delivery.deliver(messages, offsets)
         for batch in routed:
             _observe(batch.tally)
-        self._observe_lag({partition: offset for batch in group for partition, offset in batch.lag.items()})
+        self._observe_lag(offsets)
         log.info("batch.delivered", batches=len(group), records=sum(batch.records for batch in group),
                  outcomes=sum(batch.tally.outcomes for batch in routed), messages=len(messages),
                  offsets={f"{tp.topic}/{tp.partition}": offset for tp, offset in offsets.items()},
@@ -171,11 +169,12 @@ class RoutingLoop(Service):
             return ExactlyOnce(self.producer, self.settings.app_id, timeout=timeout)
         return AtLeastOnce(self.producer, self.consumer, timeout=timeout)
 
-    def _observe_lag(self, last_read: dict[TopicPartition, int]) -> None:
-        for partition, offset in last_read.items():
+    def _observe_lag(self, offsets: dict[TopicPartition, int]) -> None:
+        """Records behind the end of each partition, from the next offset to read."""
+        for partition, offset in offsets.items():
             highwater = self.consumer.highwater(partition)
             if highwater is not None:
-                metrics.CONSUMER_LAG.labels(partition=str(partition.partition)).set(max(highwater - offset - 1, 0))
+                metrics.CONSUMER_LAG.labels(partition=str(partition.partition)).set(max(highwater - offset, 0))
 
 
 class _InFlight:

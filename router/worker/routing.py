@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import structlog
 
-from router.classify.model import Classifier
+from router.classify.classifier import Classifier, load_model
 from router.errors import DeadLetterKind
 from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
 from router.rules import ConfigHolder
@@ -88,7 +88,7 @@ def _tally(outcomes: list[Outcome]) -> Tally:
 
 
 def load_classifier(settings: Settings) -> Classifier | RaisingClassifier:
-    classifier = Classifier.load(settings.model_dir)
+    classifier = load_model(settings.model_dir)
     return RaisingClassifier(classifier, settings.fail_routing_on) if settings.fail_routing_on else classifier
 
 
