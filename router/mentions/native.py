@@ -91,7 +91,11 @@ def _from_facebook_comment(page_id: Any, value: Payload) -> Payload:
 
 
 def _from_tripadvisor_review(payload: Payload) -> Payload:
-    """Content API review: the title leads the text, as readers see it."""
+    """Content API review: the title leads the text, as readers see it.
+
+    A review has no thread: the location it reviews is its account, not a conversation, and reviews of one
+    place must not inherit each other's owner.
+    """
     user = _dict(payload.get("user"))
     title, body = payload.get("title"), payload.get("text")
     text = f"{title}\n{body}" if isinstance(title, str) and isinstance(body, str) and title else body
@@ -104,7 +108,6 @@ def _from_tripadvisor_review(payload: Payload) -> Payload:
             "lang": payload.get("lang"),
             "account": _as_str(payload.get("location_id")),
             "rating": payload.get("rating"),
-            "thread_id": _as_str(payload.get("location_id")),
             "url": payload.get("url"),
             "author": _drop_none({"handle": user.get("username")}),
         }

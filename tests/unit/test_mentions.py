@@ -72,6 +72,7 @@ def test_tripadvisor_review(payload):
     assert mention.id == "945812377"
     assert mention.rating == 1
     assert mention.account == "1837452"
+    assert mention.thread_id is None and mention.partition_key == "945812377"  # a review is no conversation
     assert mention.text.startswith("Dirty room, rude front desk\nWe booked two nights.")
     assert mention.author.handle == "TravellerFromLyon"
 
