@@ -7,6 +7,7 @@ from typing import NamedTuple, overload
 
 from router.classify.classifier import Classifier
 from router.classify.labels import CRISIS_LABEL, Classification
+from router.conversations import Conversation
 from router.mentions.model import Mention
 from router.rules.facts import Facts
 from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
@@ -28,6 +29,8 @@ class Decision:
     copies: tuple[str, ...]
     tags: tuple[str, ...]
     route: tuple[str, ...]
+    thread_owner: bool = False  # the owner is the one the mention's thread keeps, not the rules' choice
+    seeds_thread: bool = False  # a thread without an owner takes this one: a sticky route's owner, not triaged
 
     def as_dict(self) -> dict:
         # Spelled out: dataclasses.asdict deep-copies every field, which costs more than routing a mention.
@@ -54,6 +57,7 @@ class Explanation:
     crisis: bool
     visits: tuple[Visit, ...]
     facts: Facts
+    thread: str | None = None  # the thread's owner, and whether it was kept or why not; None without one
 
 
 class RoutingConfig:
@@ -90,69 +94,107 @@ class RoutingConfig:
 
     @overload
     def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
-              low_confidence: bool | None = None, trace: None = None) -> Ruling: ...
+              low_confidence: bool | None = None, trace: None = None,
+              thread: Conversation | None = None) -> Ruling: ...
 
     @overload
     def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
-              low_confidence: bool | None = None, trace: list[Visit]) -> Explanation: ...
+              low_confidence: bool | None = None, trace: list[Visit],
+              thread: Conversation | None = None) -> Explanation: ...
 
     def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
-              low_confidence: bool | None = None, trace: list[Visit] | None = None) -> Ruling | Explanation:
+              low_confidence: bool | None = None, trace: list[Visit] | None = None,
+              thread: Conversation | None = None) -> Ruling | Explanation:
         """The one way a classified mention is routed, by the worker, the replay, `explain`, rule tests and `classify`.
 
         `classifier` made the classification; its threshold counts only when the config has none, so it is read
         only then. A rule test may force `low_confidence`. With a `trace`, every route visited is recorded in
-        it and the whole explanation is returned.
+        it and the whole explanation is returned. `thread` is what the conversation state holds for the
+        mention's thread: a reply keeps the owner it names, unless its route says `sticky: false` or it is
+        a crisis.
         """
         if low_confidence is None:
             low_confidence = classification.confidence < self.threshold(classifier)
+        owner = thread_owner(thread, mention)
         if trace is not None:
-            return self._route(mention, classification, low_confidence, trace)
-        return Ruling(self.decide(mention, classification, low_confidence=low_confidence), low_confidence)
+            return self._route(mention, classification, low_confidence, trace, owner)
+        return Ruling(self.decide(mention, classification, low_confidence=low_confidence, thread_owner=owner),
+                      low_confidence)
 
-    def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Decision:
+    def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool,
+               thread_owner: str | None = None) -> Decision:
         unit = self.model.unit_of(mention)
         matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit)))
         # Past the matching, a decision depends only on these: the same key, the same decision.
-        key = (matched, classification.label, low_confidence, unit if self.model.delivers_by_unit else None)
+        key = (matched, classification.label, low_confidence, unit if self.model.delivers_by_unit else None,
+               thread_owner)
         decision = self._decisions.get(key)
         if decision is None:
             if len(self._decisions) >= MAX_CACHED_DECISIONS:
                 self._decisions.clear()
-            decision = self._decide(list(matched), classification.label, low_confidence, unit)[0]
+            decision = self._decide(list(matched), classification.label, low_confidence, unit, thread_owner)[0]
             self._decisions[key] = decision
         return decision
 
-    def explain(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Explanation:
+    def explain(self, mention: Mention, classification: Classification, *, low_confidence: bool,
+                thread_owner: str | None = None) -> Explanation:
         """The decision of `decide` plus every route visited and how each of its matchers fared."""
-        return self._route(mention, classification, low_confidence, [])
+        return self._route(mention, classification, low_confidence, [], thread_owner)
 
     def topics(self) -> set[str]:
         return self.model.topics()
 
-    def _route(self, mention, classification, low_confidence, trace) -> Explanation:
+    def _route(self, mention, classification, low_confidence, trace, owner) -> Explanation:
         unit = self.model.unit_of(mention)
         facts = Facts(mention, classification, low_confidence, unit)
-        decision, result, crisis = self._decide(walk(self.tree, facts, trace), classification.label, low_confidence,
-                                                 unit)
-        return Explanation(decision, result, classification, low_confidence, unit, crisis, tuple(trace or ()), facts)
+        decision, result, crisis, thread = self._decide(walk(self.tree, facts, trace), classification.label,
+                                                         low_confidence, unit, owner)
+        return Explanation(decision, result, classification, low_confidence, unit, crisis, tuple(trace or ()), facts,
+                           thread)
 
-    def _decide(self, matched: list[Route], label: str, low_confidence: bool,
-                unit: str | None) -> tuple[Decision, RuleResult, bool]:
+    def _decide(self, matched: list[Route], label: str, low_confidence: bool, unit: str | None,
+                thread_owner: str | None) -> tuple[Decision, RuleResult, bool, str | None]:
         result = combine(matched)
         # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
         crisis = label == CRISIS_LABEL or result.escalate
-        queues, model_tags = self.model.deliver(Delivery(result.owner, result.copies, crisis, low_confidence, label,
-                                                         unit))
+        sticky = matched[-1].settings.sticky
+        kept, thread = self._keeps(thread_owner, result, sticky, crisis, matched[-1].name)
+        owner = thread_owner if kept else result.owner
+        copies = tuple(copy for copy in result.copies if copy != owner)
+        # A reply that keeps its thread's owner is not triaged: its owner is known, whatever its label.
+        triage = low_confidence and not kept
+        queues, model_tags = self.model.deliver(Delivery(owner, copies, crisis, triage, label, unit))
         decision = Decision(
-            owner=result.owner or UNASSIGNED,
+            owner=owner or UNASSIGNED,
             queues=tuple(dict.fromkeys(queues)),
             priority=result.priority,
-            copies=result.copies,
+            copies=copies,
             tags=tuple(dict.fromkeys([*result.tags, *model_tags])),
             route=result.route,
+            thread_owner=kept,
+            seeds_thread=sticky and result.owner is not None and not (low_confidence and not crisis),
         )
-        return decision, result, crisis
+        return decision, result, crisis, thread
+
+    def _keeps(self, owner: str | None, result: RuleResult, sticky: bool, crisis: bool,
+               route: str) -> tuple[bool, str | None]:
+        """Whether a reply keeps its thread's `owner`, and why, in words for `explain`."""
+        if owner is None:
+            return False, None
+        if crisis:
+            return False, f"{owner}, not kept: a crisis is routed by the rules"
+        if not sticky:
+            return False, f'{owner}, not kept: route "{route}" has sticky: false'
+        if owner not in self.model.queues:
+            return False, f"{owner}, not kept: not a department of this config"
+        return True, f"{owner}, kept (the rules alone would choose {result.owner or UNASSIGNED})"
+
+
+def thread_owner(thread: Conversation | None, mention: Mention) -> str | None:
+    """The owner a mention's thread offers it: none without a thread, none to the mention that gave it its owner."""
+    if thread is None or mention.thread_id is None or thread.owner_mention == mention.id:
+        return None
+    return thread.owner
 
 
 def load_config(path: str | Path) -> RoutingConfig:

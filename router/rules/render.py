@@ -41,6 +41,8 @@ def _settings(route: Route) -> str:
         parts.append("tags=" + ",".join(s.tags))
     if s.escalate:
         parts.append("escalate")
+    if not s.sticky:
+        parts.append("sticky=false")
     return " ".join(parts)
 
 
@@ -70,6 +72,8 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         lines.append("  also matched (continue): " + "; ".join(" > ".join(p) for p in explanation.result.matched[:-1]))
     if explanation.crisis:
         lines.append(f"  crisis: yes (label {CRISIS_LABEL} or a route with escalate: true)")
+    if explanation.thread:
+        lines.append(f"  thread owner: {explanation.thread}")
     return lines
 
 

@@ -21,7 +21,7 @@ from router.rules.yamltext import (
 )
 
 TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "route")
-ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "continue", "routes")
+ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "sticky", "continue", "routes")
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,7 @@ class _TreeBuilder:
             copies=self.copies(node, subject) if "copies" in node else parent.copies,
             tags=self.tags(node, subject) if "tags" in node else parent.tags,
             escalate=self.flag(node, "escalate", subject) if "escalate" in node else parent.escalate,
+            sticky=self.flag(node, "sticky", subject) if "sticky" in node else parent.sticky,
         )
         path = (*parent_path, name)
         matchers = self.matchers(node, subject)

@@ -11,6 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from router.classify.classifier import Classifier, ForcedLabel, load_model
 from router.classify.labels import LABELS
+from router.conversations import Conversation
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules.config import RoutingConfig
@@ -27,7 +28,7 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "expect")
+TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "thread_owner", "expect")
 EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route")
 # Canonical test mentions may leave out what routing never looks at.
 DEFAULT_CREATED_AT = "2024-01-01T00:00:00+00:00"
@@ -118,6 +119,8 @@ def _check_case(src: YamlText, case: CommentedMap, name: str) -> None:
         raise src.error(line_of(case, "confidence"), f"{subject}: confidence goes with a forced label")
     if not isinstance(case.get("low_confidence", False), bool):
         raise src.error(line_of(case, "low_confidence"), f"{subject}: low_confidence must be true or false")
+    if "thread_owner" in case:
+        expect_string(src, case["thread_owner"], line_of(case, "thread_owner"), f"{subject} thread_owner")
 
 
 class _Runner:
@@ -140,10 +143,15 @@ class _Runner:
         except InvalidMention as error:
             result.problems.append(f"the mention is not valid: {error}")
             return result
+        if "thread_owner" in case and mention.thread_id is None:
+            result.problems.append("thread_owner needs a mention with a thread_id")
+            return result
         classifier = self.classifier(case)
         classification = classifier.classify([mention.text])[0]
+        # A reply in a thread that an earlier mention gave to `thread_owner`.
+        thread = Conversation(owner=case["thread_owner"]) if "thread_owner" in case else None
         ruling = self.config.route(mention, classification, classifier=classifier,
-                                   low_confidence=case.get("low_confidence"))
+                                   low_confidence=case.get("low_confidence"), thread=thread)
         result.problems.extend(_compare(case["expect"], ruling.decision.as_dict()))
         return result
 

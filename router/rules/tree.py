@@ -18,6 +18,7 @@ class RouteSettings:
     copies: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     escalate: bool = False
+    sticky: bool = True  # a reply in a thread keeps the thread's owner
 
 
 @dataclass(frozen=True, eq=False)

@@ -301,7 +301,7 @@ def test_unknown_priority(tmp_path):
     )
 
 
-@pytest.mark.parametrize("key", ["continue", "escalate"])
+@pytest.mark.parametrize("key", ["continue", "escalate", "sticky"])
 def test_flag_not_boolean(tmp_path, key):
     assert error_of(tmp_path, with_route(f"- name: f\n  {key}: yes please\n")) == (
         f'16: route "f": {key} must be true or false, got "yes please"'
