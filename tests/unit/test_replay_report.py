@@ -30,8 +30,8 @@ def summary(**overrides) -> dict:
 
 def diff() -> dict:
     return {"read": 12, "records": 11, "routed": 10, "dead_lettered": 2, "compared": 10, "changed": 4,
-            "changed_share": 0.4, "owner_changed": 3, "owner_changed_share": 0.3, "queues_changed": 3,
-            "priority_changed": 1, "label_changed": 0, "owner_moves": {"customer_service -> marketing": 3},
+            "changed_share": 0.4, "by_dimension": {"owner": 3, "queues": 3, "priority": 1},
+            "label_changed": 0, "owner_moves": {"customer_service -> marketing": 3},
             "by_queue_delta": {"q.cs": -3, "q.marketing": 3},
             "load": {"q.cs": {"before": 3, "after": 0, "delta": -3},
                      "q.marketing": {"before": 0, "after": 3, "delta": 3}},
@@ -61,7 +61,8 @@ def test_diff_reports_escape_mention_text():
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "q.cs: 3" in html and "<b>4 (40.0%)</b>changed" in html
     markdown = report.diff_markdown(diff(), {})
-    assert "| q.marketing | 0 | 3 | +3 |" in markdown and "\\| pipe" in markdown
+    assert "\\| pipe" in markdown
+    assert "| q.marketing | 0 | 3 | +3 |" in markdown and "| queues changed | 3 (30.0%) |" in markdown
     assert "| customer_service -> marketing | 3 | 30.0% |" in markdown
 
 
