@@ -127,7 +127,9 @@ def _side(side: dict) -> str:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text as one table cell, shown as written: Markdown renders raw HTML, so no tag or entity may open."""
+    # `>` alone opens nothing: it stays, so that `a -> b` reads as written in the file too.
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|").replace("\n", " ")
 
 
 def _values(value) -> list:

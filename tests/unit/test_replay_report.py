@@ -11,7 +11,7 @@ from router.replay.progress import Progress
 from router.replay.summary import Summary
 
 EXAMPLE = {"mention_id": "m-<1>", "source": "twitter", "created_at": "2026-12-01T10:00:00+00:00",
-           "text": "<script>alert(1)</script> | pipe", "changed": ["owner"],
+           "text": "<script>alert(1)</script> | pipe &amp;", "changed": ["owner"],
            "before": {"label": "complaint", "confidence": 0.9, "low_confidence": False, "owner": "customer_service",
                       "queues": ["q.cs"], "priority": "normal", "route": "root/complaint"},
            "after": {"label": "complaint", "confidence": 0.9, "low_confidence": False, "owner": "marketing",
@@ -61,7 +61,8 @@ def test_diff_reports_escape_mention_text():
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "q.cs: 3" in html and "<b>4 (40.0%)</b>changed" in html
     markdown = report.diff_markdown(diff(), {})
-    assert "\\| pipe" in markdown
+    assert "<script" not in markdown and "| &lt;script>alert(1)&lt;/script> \\| pipe &amp;amp; |" in markdown
+    assert "| m-&lt;1> |" in markdown
     assert "| q.marketing | 0 | 3 | +3 |" in markdown and "| queues changed | 3 (30.0%) |" in markdown
     assert "| customer_service -> marketing | 3 | 30.0% |" in markdown
 
