@@ -97,7 +97,30 @@ def test_failing_tests_say_which_and_why(capsys, configs):
     assert capsys.readouterr().out.splitlines() == [
         f"{configs / 'ok.yaml'}: FAILED: 1 of 2 tests failed in {tests}",
         f'  {tests}:6: test "the rest is unassigned": queues: expected [q.sales], got [q.none]',
+        f'  {tests}:6: test "the rest is unassigned": routed with label other (forced), confidence 1, route root',
     ]
+
+
+def test_a_failing_test_shows_the_classified_label_confidence_and_route(capsys, configs, monkeypatch):
+    monkeypatch.setattr("router.classify.model.Classifier.load", classmethod(lambda cls, directory=None: FakeClassifier()))
+    tests = configs / "ok.tests.yaml"
+    tests.write_text(MINIMAL_TESTS.replace("    label: sales_lead\n", "").replace("expect: {owner: sales,",
+                                                                                     "expect: {owner: legal,"))
+    assert main(["check-config", "--test", str(configs / "ok.yaml")]) == 1
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f'  {tests}:2: test "a lead goes to sales": owner: expected legal, got sales',
+        f'  {tests}:2: test "a lead goes to sales": routed with label sales_lead (classified), confidence 0.9, '
+        "route root > sales",
+    ]
+
+
+def test_a_failing_test_says_when_the_mention_went_to_triage(capsys, configs):
+    tests = configs / "ok.tests.yaml"
+    tests.write_text(MINIMAL_TESTS.replace("    label: sales_lead\n", "    label: sales_lead\n    confidence: 0.25\n")
+                     .replace("expect: {owner: sales,", "expect: {owner: legal,"))
+    assert main(["check-config", "--test", str(configs / "ok.yaml")]) == 1
+    assert capsys.readouterr().out.splitlines()[2].endswith(
+        "routed with label sales_lead (forced), confidence 0.25, low confidence, route root > sales")
 
 
 def test_a_missing_tests_file_fails_with_test(capsys, configs):
