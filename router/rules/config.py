@@ -143,7 +143,7 @@ class RoutingConfig:
         # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
         crisis = label == CRISIS_LABEL or result.escalate
         queues, model_tags = self.model.deliver(Delivery(result.owner, result.copies, crisis, low_confidence, label,
-                                                         unit))
+                                                         unit, result.priority))
         decision = Decision(
             owner=result.owner or UNASSIGNED,
             queues=tuple(dict.fromkeys(queues)),

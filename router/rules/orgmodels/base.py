@@ -25,6 +25,7 @@ class Delivery:
     low_confidence: bool
     label: str
     unit: str | None
+    priority: str
 
 
 @dataclass(frozen=True)
