@@ -56,7 +56,7 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         f"org_model: {config.org_model}   config: {config.hash}{unit}",
         "routes visited:",
     ]
-    lines += [_visit_line(v, explanation) for v in explanation.visits]
+    lines += [_visit_line(config, v, explanation) for v in explanation.visits]
     lines += [
         "decision:",
         f"  owner: {d.owner}",
@@ -73,10 +73,12 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
     return lines
 
 
-def _visit_line(visit: Visit, explanation: Explanation) -> str:
+def _visit_line(config: RoutingConfig, visit: Visit, explanation: Explanation) -> str:
     indent = "  " * (visit.depth + 1)
     if visit.skipped_by is not None:
         return f"{indent}{visit.route.name}: not tried, the earlier sibling {visit.skipped_by} matched without continue"
+    if visit.route is config.model.own_routes(explanation.unit):
+        return f"{indent}{visit.route.name}: business unit {explanation.unit}'s own routes, tried before the root's"
     if not visit.checks:
         verdict = "matched (no matchers: matches everything)"
     elif visit.matched:

@@ -1,4 +1,4 @@
-"""The organisation layer: what the hub of a hub-and-spoke organisation sees."""
+"""The organisation layer: the hub's view, and dandelion units with their own hubs and routes."""
 
 import pytest
 
@@ -6,6 +6,7 @@ from router.classify.labels import LABELS, Classification
 from router.errors import ConfigError
 from router.mentions import Mention
 from router.rules import Decision, RoutingConfig, load_config
+from router.rules.render import render_explanation
 
 DEPARTMENTS = "departments: {marketing: q.mkt, public_affairs: q.pa, customer_service: q.cs, sales: q.sales}\n"
 RULES = """\
@@ -27,6 +28,56 @@ route:
 """
 DECENTRALIZED = "org_model: decentralized\n" + DEPARTMENTS + "topics: {unassigned: q.none}\n" + RULES
 HUB_AND_SPOKE = "org_model: hub_and_spoke\n" + DEPARTMENTS + "topics: {hub: q.hub}\n" + RULES
+
+DANDELION = """\
+org_model: dandelion
+departments: {marketing: c.mkt, public_affairs: c.pa, customer_service: c.cs, sales: c.sales}
+topics: {corporate_hub: c.hub}
+business_units:
+  hotel:
+    hub: h.hub
+    accounts: {twitter: [Hotel]}
+    departments: {customer_service: h.cs}
+    route:
+      name: hotel
+      priority: high
+      routes:
+        - name: hotel-vip
+          match: ['author.verified = true']
+          continue: true
+          tags: [vip]
+        - name: hotel-spa
+          match: [words: [spa, massage]]
+          owner: customer_service
+  golf:
+    accounts: {twitter: [Golf]}
+    hub: g.hub
+    departments: {sales: g.sales}
+    route:
+      name: golf
+      routes:
+        - name: golf-tee-times
+          match: [words: [tee time]]
+          owner: sales
+route:
+  name: root
+  owner: marketing
+  priority: low
+  tags: [corporate]
+  routes:
+    - name: crisis
+      match: ['label = pr_crisis']
+      owner: public_affairs
+      priority: urgent
+    - name: fire
+      match: [words: [fire]]
+      owner: public_affairs
+      escalate: true
+    - name: complaint
+      match: ['label = complaint']
+      owner: customer_service
+"""
+
 
 def write(tmp_path, text: str, name: str = "c.yaml") -> RoutingConfig:
     path = tmp_path / name
@@ -89,6 +140,76 @@ def test_a_narrowed_hub_misses_a_crisis_it_was_not_told_to_see(tmp_path):
     assert decide(write(tmp_path, text), "pr_crisis").queues == ("q.pa",)
 
 
+# --- dandelion --------------------------------------------------------------------------------
+
+@pytest.fixture
+def dandelion(tmp_path) -> RoutingConfig:
+    return write(tmp_path, DANDELION)
+
+
+def test_a_units_crisis_reaches_its_own_hub_and_the_corporate_hub(dandelion):
+    d = decide(dandelion, "pr_crisis", account="Hotel")
+    assert (d.owner, d.queues, d.route) == ("public_affairs", ("c.pa", "h.hub", "c.hub"), ("root", "crisis"))
+
+
+def test_a_units_escalation_reaches_its_own_hub_and_the_corporate_hub(dandelion):
+    d = decide(dandelion, "other", account="Golf", text="There is a fire in the clubhouse")
+    assert (d.owner, d.queues) == ("public_affairs", ("c.pa", "g.hub", "c.hub"))
+    assert "crisis" in d.tags
+
+
+def test_a_crisis_without_a_unit_reaches_the_corporate_hub_only(dandelion):
+    assert decide(dandelion, "pr_crisis").queues == ("c.pa", "c.hub")
+
+
+def test_a_units_routes_do_not_apply_to_another_unit(dandelion):
+    golf = decide(dandelion, "other", account="Golf", text="Any tee time on Sunday?")
+    assert (golf.owner, golf.queues, golf.route) == ("sales", ("g.sales",), ("root", "golf", "golf-tee-times"))
+    hotel = decide(dandelion, "other", account="Hotel", text="Any tee time on Sunday?")
+    assert (hotel.owner, hotel.queues, hotel.route) == ("marketing", ("c.mkt",), ("root",))
+    corporate = decide(dandelion, "other", text="Any tee time on Sunday?")
+    assert corporate.route == ("root",)
+
+
+def test_unit_routes_inherit_the_corporate_roots_settings_unless_they_set_their_own(dandelion):
+    tee = decide(dandelion, "other", account="Golf", text="tee time please")
+    assert (tee.priority, tee.tags) == ("low", ("corporate", "unit:golf"))  # the corporate root's
+    spa = decide(dandelion, "other", account="Hotel", text="Book me a massage")
+    assert (spa.owner, spa.queues, spa.priority) == ("customer_service", ("h.cs",), "high")  # the hotel route's
+    assert spa.tags == ("corporate", "unit:hotel")
+    assert dandelion.model.unit_routes["hotel"].children[1].settings.tags == ("corporate",)
+
+
+def test_the_corporate_routes_decide_what_no_unit_route_decides(dandelion):
+    d = decide(dandelion, "complaint", account="Golf", text="The carts were not charged")
+    assert (d.owner, d.route, d.priority) == ("customer_service", ("root", "complaint"), "low")
+
+
+def test_a_units_continue_route_adds_to_the_corporate_decision(dandelion):
+    d = decide(dandelion, "complaint", account="Hotel", text="Cold room", author={"verified": True})
+    assert (d.owner, d.queues, d.route) == ("customer_service", ("h.cs",), ("root", "complaint"))
+    assert (d.priority, d.tags) == ("high", ("vip", "corporate", "unit:hotel"))
+
+
+def test_a_unit_route_without_match_takes_all_of_the_units_mentions_which_stay_crises(tmp_path):
+    config = write(tmp_path, DANDELION.replace("          match: [words: [tee time]]\n", ""))
+    d = decide(config, "pr_crisis", account="Golf")
+    assert (d.owner, d.route, d.queues) == ("sales", ("root", "golf", "golf-tee-times"), ("g.sales", "g.hub", "c.hub"))
+    assert "crisis" in d.tags
+    assert decide(config, "pr_crisis", account="Hotel").route == ("root", "crisis")
+
+
+def test_explain_says_the_units_routes_come_first(dandelion):
+    explanation = dandelion.explain(mention(account="Golf", text="tee time"), classified("other"),
+                                    low_confidence=False)
+    lines = render_explanation(dandelion, explanation, None)
+    visits = lines[lines.index("routes visited:") + 1:lines.index("decision:")]
+    assert visits == [
+        "  golf: business unit golf's own routes, tried before the root's",
+        "    golf-tee-times: matched: words: tee time: yes (found tee time)  <- decides",
+    ]
+
+
 # --- settings refused, with file and line -----------------------------------------------------
 
 def error_of(tmp_path, text: str) -> str:
@@ -119,3 +240,30 @@ def test_bad_hub_settings_are_refused(tmp_path, section, error):
 
 def test_a_hub_section_belongs_to_hub_and_spoke_only(tmp_path):
     assert error_of(tmp_path, DECENTRALIZED + "hub: {sees: all}\n") == "19: hub is only used by org_model hub_and_spoke"
+
+
+@pytest.mark.parametrize("old, new, error", [
+    ("      name: golf\n", "      name: golf\n      match: ['lang = fr']\n",
+     '26: business unit "golf" route cannot have "match": it receives every mention of business unit "golf"'),
+    ("      name: golf\n", "      name: golf\n      continue: true\n",
+     '26: business unit "golf" route cannot have "continue": it receives every mention of business unit "golf"'),
+    ("        - name: golf-tee-times\n          match: [words: [tee time]]\n          owner: sales\n", "        []\n",
+     '25: business unit "golf" route needs routes: they are tried before the corporate routes; '
+     "without any, leave the unit's route out"),
+    ("name: golf-tee-times", "name: complaint", '27: duplicate route name "complaint" (first used at line 44)'),
+    ("          owner: sales\n", "          owner: sale\n",
+     '29: route "golf-tee-times" names unknown department "sale" '
+     "(declared: customer_service, marketing, public_affairs, sales)"),
+    ("    route:\n      name: golf\n      routes:\n        - name: golf-tee-times\n          match: [words: [tee time]]\n"
+     "          owner: sales\n", "    route: golf\n",
+     '24: business unit "golf" route must be a mapping of keys to values'),
+    ("    route:\n      name: golf\n", "    routes:\n      name: golf\n",
+     '24: business unit "golf" has unknown key "routes" (did you mean "route"?)'),
+    ("          match: [words: [tee time]]\n          owner: sales\n",
+     "          owner: sales\n        - name: golf-late\n          owner: sales\n",
+     '29: route "golf-late" can never match: the earlier sibling "golf-tee-times" (line 27) has no matchers '
+     "and no continue, so it catches everything first"),
+])
+def test_bad_unit_routes_are_refused(tmp_path, old, new, error):
+    assert old in DANDELION
+    assert error_of(tmp_path, DANDELION.replace(old, new)) == error

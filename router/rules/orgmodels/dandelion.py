@@ -11,7 +11,7 @@ from router.rules.names import check_name, expect_topic
 from router.rules.orgmodels.base import Delivery, OrgModel, base_tags
 from router.rules.yamltext import YamlText, check_keys, expect_mapping, expect_strings, line_of, require_keys
 
-UNIT_KEYS = ("hub", "accounts", "departments")
+UNIT_KEYS = ("hub", "accounts", "departments", "route")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,11 @@ class Dandelion(OrgModel):
             _unit_accounts(src, spec, name, accounts)
         return {"units": units, "accounts": {key: unit for key, (unit, _) in accounts.items()}}
 
+    @classmethod
+    def unit_route_nodes(cls, doc: CommentedMap) -> dict[str, tuple[Any, int]]:
+        units = doc["business_units"]
+        return {name: (spec["route"], line_of(spec, "route")) for name, spec in units.items() if "route" in spec}
+
     def unit_of(self, mention: Mention) -> str | None:
         """From the account, page or location addressed, else the mention's own field if it names a unit."""
         if mention.account is not None:
@@ -67,10 +72,11 @@ class Dandelion(OrgModel):
         unit = self.units.get(d.unit) if d.unit else None
         if unit is not None:
             tags.append(f"unit:{unit.name}")
-        if d.crisis:
-            return [*self.spokes(d, unit.queues if unit else {}), self.own_topics["corporate_hub"]], tags
+        corporate = self.own_topics["corporate_hub"]
+        if d.crisis:  # a label pr_crisis or an escalation: the unit's hub coordinates it, the corporate hub watches
+            return [*self.spokes(d, unit.queues if unit else {}), *([unit.hub] if unit else []), corporate], tags
         if d.low_confidence:
-            return [unit.hub if unit else self.own_topics["corporate_hub"]], tags
+            return [unit.hub if unit else corporate], tags
         return self.spokes(d, unit.queues if unit else {}), tags
 
     def topics(self) -> set[str]:
