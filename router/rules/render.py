@@ -7,9 +7,17 @@ from router.rules.tree import Route, Visit
 
 
 def render_tree(config: RoutingConfig) -> list[str]:
-    """The compiled tree, one route a line, with each route's effective (inherited) settings."""
-    lines = [f"org_model: {config.org_model}   config: {config.hash}"]
-    _tree_lines(config.tree, "", "", lines)
+    """The organisation layer, then the compiled tree, one route a line, with each route's effective settings."""
+    lines = [f"org_model: {config.org_model}   config: {config.hash}", "organisation:"]
+    lines += ["  " + line for line in config.model.outline(render_routes)]
+    lines.append("routes:")
+    return lines + render_routes(config.tree)
+
+
+def render_routes(route: Route) -> list[str]:
+    """A route and its descendants, one a line, drawn as a tree."""
+    lines: list[str] = []
+    _tree_lines(route, "", "", lines)
     return lines
 
 

@@ -6,7 +6,7 @@ from router.classify.labels import LABELS, Classification
 from router.errors import ConfigError
 from router.mentions import Mention
 from router.rules import Decision, RoutingConfig, load_config
-from router.rules.render import render_explanation
+from router.rules.render import render_explanation, render_tree
 
 DEPARTMENTS = "departments: {marketing: q.mkt, public_affairs: q.pa, customer_service: q.cs, sales: q.sales}\n"
 RULES = """\
@@ -207,6 +207,16 @@ def test_explain_says_the_units_routes_come_first(dandelion):
     assert visits == [
         "  golf: business unit golf's own routes, tried before the root's",
         "    golf-tee-times: matched: words: tee time: yes (found tee time)  <- decides",
+    ]
+
+
+def test_the_tree_shows_each_units_routes_with_their_inherited_settings(dandelion):
+    lines = render_tree(dandelion)
+    start = lines.index("    routes, tried before the corporate routes:")
+    assert lines[start + 1:start + 4] == [
+        "      hotel  -> owner=marketing priority=high tags=corporate",
+        "      ├── hotel-vip  [author.verified = true]  continue  -> owner=marketing priority=high tags=vip",
+        "      └── hotel-spa  [words: spa, massage]  -> owner=customer_service priority=high tags=corporate",
     ]
 
 

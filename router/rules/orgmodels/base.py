@@ -1,6 +1,6 @@
 """What every organisation model shares: department queues, its own topics, and how it is found by name."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -34,8 +34,8 @@ class OrgModel:
     """Turns an owner into topics; one instance per loaded config, immutable.
 
     A model is one subclass in its own module of this package: it sets `name` and `topic_keys` and implements
-    `deliver`. The rest is optional: its own config `section` (`parse_section`) and business units (`unit_of`,
-    `unit_names`, `unit_route_nodes`).
+    `deliver`. The rest is optional: its own config `section` (`parse_section`), business units (`unit_of`,
+    `unit_names`, `unit_route_nodes`), and what `check-config --tree` shows of it (`outline`).
     """
 
     name: ClassVar[str]
@@ -84,6 +84,10 @@ class OrgModel:
     def topics(self) -> set[str]:
         """Every topic this model may deliver to."""
         return {q for q in self.queues.values() if q} | set(self.own_topics.values())
+
+    def outline(self, render_routes: Callable[[Route], list[str]]) -> list[str]:
+        """The organisation layer for `check-config --tree`, one fact a line; by default the model's own topics."""
+        return [f"{key}: {topic}" for key, topic in self.own_topics.items()]
 
     def spokes(self, d: Delivery, unit_queues: Mapping[str, str] = _NO_QUEUES) -> list[str]:
         """The owner's and the copies' queues; what no rule owns goes to `unassigned`."""

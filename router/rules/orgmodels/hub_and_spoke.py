@@ -1,13 +1,13 @@
 """Hub and spoke: departments answer, a cross-functional hub coordinates them all and alone gets triage."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from router.rules.orgmodels.base import Delivery, OrgModel, base_tags
-from router.rules.tree import PRIORITIES
+from router.rules.tree import PRIORITIES, Route
 from router.rules.yamltext import YamlText, check_keys, describe, expect_mapping, expect_strings, line_of
 
 ALL = "all"
@@ -59,3 +59,7 @@ class HubAndSpoke(OrgModel):
         if self.sees is None:
             return True
         return ("crisis" in self.sees and d.crisis) or ("high_priority" in self.sees and d.priority in HIGH_PRIORITIES)
+
+    def outline(self, render_routes: Callable[[Route], list[str]]) -> list[str]:
+        seen = ALL if self.sees is None else ", ".join(item for item in EXCEPTIONS if item in self.sees)
+        return [f"hub: {self.own_topics['hub']}   sees: {seen} (beside the spokes; triage: the hub alone)"]
