@@ -7,7 +7,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from router.rules.matchers import Matcher, MatcherError, compile_matcher, compile_words
 from router.rules.names import check_name, expect_topic
-from router.rules.orgmodels import ORG_MODELS, REGISTRY, SECTIONS, UNASSIGNED, OrgModel
+from router.rules.orgmodels import REGISTRY, SECTIONS, UNASSIGNED, OrgModel
 from router.rules.tree import PRIORITIES, Route, RouteSettings
 from router.rules.yamltext import (
     YamlText,
@@ -52,9 +52,10 @@ def parse(src: YamlText) -> Parsed:
 
 def _org_model(src: YamlText, doc: CommentedMap) -> type[OrgModel]:
     value = doc["org_model"]
-    if value not in ORG_MODELS:
+    # Read when a config loads, not at import, so that any registered model counts.
+    if not isinstance(value, str) or value not in REGISTRY:
         raise src.error(line_of(doc, "org_model"),
-                        f"unknown org_model {describe(value)} (expected one of: {', '.join(ORG_MODELS)})")
+                        f"unknown org_model {describe(value)} (expected one of: {', '.join(sorted(REGISTRY))})")
     return REGISTRY[value]
 
 

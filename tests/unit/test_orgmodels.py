@@ -1,11 +1,16 @@
-"""The organisation layer: the hub's view, and dandelion units with their own hubs and routes."""
+"""The organisation layer: the hub's view, dandelion units with their own hubs and routes, and a model added by a class."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
+from router.classify.classifier import ForcedLabel
 from router.classify.labels import LABELS, Classification
 from router.errors import ConfigError
 from router.mentions import Mention
 from router.rules import Decision, RoutingConfig, load_config
+from router.rules.orgmodels import REGISTRY, Delivery, OrgModel
 from router.rules.render import render_explanation, render_tree
 
 DEPARTMENTS = "departments: {marketing: q.mkt, public_affairs: q.pa, customer_service: q.cs, sales: q.sales}\n"
@@ -277,3 +282,43 @@ def test_a_hub_section_belongs_to_hub_and_spoke_only(tmp_path):
 def test_bad_unit_routes_are_refused(tmp_path, old, new, error):
     assert old in DANDELION
     assert error_of(tmp_path, DANDELION.replace(old, new)) == error
+
+
+# --- a sixth model is one class ---------------------------------------------------------------
+
+@pytest.fixture
+def registered() -> Iterator[type[OrgModel]]:
+    @dataclass(frozen=True)
+    class OneInbox(OrgModel):
+        """Every mention in one shared inbox, beside the owner's queue, tagged with its priority."""
+
+        name = "one_inbox"
+        topic_keys = ("inbox",)
+
+        def deliver(self, d: Delivery) -> tuple[list[str], list[str]]:
+            return [*self.spokes(d), self.own_topics["inbox"]], [f"priority:{d.priority}"]
+
+    try:
+        yield OneInbox
+    finally:
+        del REGISTRY["one_inbox"]
+
+
+def test_a_model_registered_by_a_class_routes_mentions(tmp_path, registered):
+    text = "org_model: one_inbox\nconfidence_threshold: 0.5\n" + DEPARTMENTS + "topics: {inbox: q.inbox}\n" + RULES
+    config = write(tmp_path, text)
+    assert isinstance(config.model, registered)
+    never = ForcedLabel("other", 0.0, model=lambda: pytest.fail("the config's threshold applies"))
+    ruling = config.route(mention(), classified("sales_lead"), classifier=never)
+    assert not ruling.low_confidence
+    assert ruling.decision.queues == ("q.sales", "q.inbox")
+    assert ruling.decision.tags == ("priority:high",)
+    assert config.topics() == {"q.mkt", "q.pa", "q.cs", "q.sales", "q.inbox"}
+    assert render_tree(config)[1:3] == ["organisation:", "  inbox: q.inbox"]
+
+
+def test_an_unregistered_model_is_refused(tmp_path):
+    text = "org_model: one_inbox\n" + DEPARTMENTS + "topics: {inbox: q.inbox}\n" + RULES
+    assert error_of(tmp_path, text) == (
+        '1: unknown org_model "one_inbox" (expected one of: centralized, dandelion, decentralized, honeycomb, '
+        "hub_and_spoke)")
