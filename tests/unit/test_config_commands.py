@@ -75,9 +75,41 @@ def test_check_config_tree(capsys, configs):
     assert main(["check-config", "--tree", str(configs / "ok.yaml")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2:] == [
+        "organisation:",
+        "  unassigned: q.none",
+        "routes:",
         "root  -> owner=unassigned priority=normal",
         '└── sales  [label = "sales_lead"]  -> owner=sales priority=normal',
     ]
+
+
+def test_check_config_tree_shows_the_dandelion_units_their_accounts_and_routes(capsys):
+    assert main(["check-config", "--tree", str(REPO / "config" / "examples" / "dandelion.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    organisation = lines[lines.index("organisation:") + 1:lines.index("routes:")]
+    assert organisation[0] == "  corporate hub: laurentides.corporate-hub (every crisis; triage of mentions without a unit)"
+    golf = organisation[organisation.index("  business unit golf: hub laurentides.golf.hub (its triage and crises)"):]
+    assert golf[1:5] == [
+        "    accounts: twitter GolfLaurentides, tripadvisor 7770456",
+        "    spokes: customer_service laurentides.golf.pro-shop, sales laurentides.golf.tee-times "
+        "(other departments: the corporate queues)",
+        "    routes, tried before the corporate routes:",
+        "      golf  -> owner=marketing priority=normal",
+    ]
+    assert golf[5].startswith("      ├── golf-tee-times  [")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("hub_and_spoke", ["  hub: juice.social-hub   sees: all (beside the spokes; triage: the hub alone)"]),
+    ("honeycomb", ["  shared stream: acme.social-all-hands (every employee may answer)",
+                   "  policy: reserved labels pr_crisis; reserved departments legal "
+                   "(these and crises: their departments only, never the shared stream)"]),
+    ("centralized", ["  central: airline.social-team"]),
+])
+def test_check_config_tree_shows_the_organisation_layer(capsys, name, expected):
+    assert main(["check-config", "--tree", str(REPO / "config" / "examples" / f"{name}.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[lines.index("organisation:") + 1:lines.index("routes:")] == expected
 
 
 def test_check_config_test_runs_the_tests_file_beside_the_config(capsys, configs):
