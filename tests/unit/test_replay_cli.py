@@ -100,7 +100,8 @@ def test_fail_on_change_gates_owner_changes(capsys, configs):
 
 def test_the_same_rules_under_another_org_model_fail_the_gate(capsys, configs, tmp_path):
     central = tmp_path / "central.yaml"
-    central.write_text(ROUTING_YAML.replace("hub_and_spoke", "centralized").replace("hub: q.hub", "central: q.central"))
+    centralized = ROUTING_YAML.replace("hub_and_spoke", "centralized").replace("hub: q.hub", "central: q.central")
+    central.write_text(centralized.replace("hub:\n  sees: [crisis]\n", ""))
     code, out, err = run(capsys, *ARCHIVES, "--config", configs[0], "--against", str(central), "--json",
                          "--fail-on-change", "5")
     diff = json.loads(out)
