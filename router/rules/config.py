@@ -12,7 +12,7 @@ from router.mentions.model import Mention
 from router.rules.facts import Facts
 from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
 from router.rules.schema import parse
-from router.rules.tree import Route, RuleResult, Visit, combine, matching, walk
+from router.rules.tree import Route, RuleResult, Visit, combine, matching, unit_first, walk
 from router.rules.yamltext import YamlText, read_yaml_text
 
 # Decisions are memoised by what they depend on; a config has far fewer such keys, the bound only caps memory.
@@ -124,7 +124,9 @@ class RoutingConfig:
     def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool,
                thread_owner: str | None = None) -> Decision:
         unit = self.model.unit_of(mention)
-        matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit)))
+        facts = Facts(mention, classification, low_confidence, unit)
+        own = self.model.own_routes(unit)
+        matched = tuple(matching(self.tree, facts) if own is None else unit_first(own, self.tree, facts))
         # Past the matching, a decision depends only on these: the same key, the same decision.
         key = (matched, classification.label, low_confidence, unit if self.model.delivers_by_unit else None,
                thread_owner)
@@ -147,8 +149,9 @@ class RoutingConfig:
     def _route(self, mention, classification, low_confidence, trace, owner) -> Explanation:
         unit = self.model.unit_of(mention)
         facts = Facts(mention, classification, low_confidence, unit)
-        decision, result, crisis, thread = self._decide(walk(self.tree, facts, trace), classification.label,
-                                                         low_confidence, unit, owner)
+        own = self.model.own_routes(unit)
+        matched = walk(self.tree, facts, trace) if own is None else unit_first(own, self.tree, facts, trace)
+        decision, result, crisis, thread = self._decide(matched, classification.label, low_confidence, unit, owner)
         return Explanation(decision, result, classification, low_confidence, unit, crisis, tuple(trace or ()), facts,
                            thread)
 
@@ -163,7 +166,7 @@ class RoutingConfig:
         copies = tuple(copy for copy in result.copies if copy != owner)
         # A reply that keeps its thread's owner is not triaged: its owner is known, whatever its label.
         triage = low_confidence and not kept
-        queues, model_tags = self.model.deliver(Delivery(owner, copies, crisis, triage, label, unit))
+        queues, model_tags = self.model.deliver(Delivery(owner, copies, crisis, triage, label, unit, result.priority))
         decision = Decision(
             owner=owner or UNASSIGNED,
             queues=tuple(dict.fromkeys(queues)),

@@ -7,9 +7,17 @@ from router.rules.tree import Route, Visit
 
 
 def render_tree(config: RoutingConfig) -> list[str]:
-    """The compiled tree, one route a line, with each route's effective (inherited) settings."""
-    lines = [f"org_model: {config.org_model}   config: {config.hash}"]
-    _tree_lines(config.tree, "", "", lines)
+    """The organisation layer, then the compiled tree, one route a line, with each route's effective settings."""
+    lines = [f"org_model: {config.org_model}   config: {config.hash}", "organisation:"]
+    lines += ["  " + line for line in config.model.outline(render_routes)]
+    lines.append("routes:")
+    return lines + render_routes(config.tree)
+
+
+def render_routes(route: Route) -> list[str]:
+    """A route and its descendants, one a line, drawn as a tree."""
+    lines: list[str] = []
+    _tree_lines(route, "", "", lines)
     return lines
 
 
@@ -58,7 +66,7 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         f"org_model: {config.org_model}   config: {config.hash}{unit}",
         "routes visited:",
     ]
-    lines += [_visit_line(v, explanation) for v in explanation.visits]
+    lines += [_visit_line(config, v, explanation) for v in explanation.visits]
     lines += [
         "decision:",
         f"  owner: {d.owner}",
@@ -77,10 +85,12 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
     return lines
 
 
-def _visit_line(visit: Visit, explanation: Explanation) -> str:
+def _visit_line(config: RoutingConfig, visit: Visit, explanation: Explanation) -> str:
     indent = "  " * (visit.depth + 1)
     if visit.skipped_by is not None:
         return f"{indent}{visit.route.name}: not tried, the earlier sibling {visit.skipped_by} matched without continue"
+    if visit.route is config.model.own_routes(explanation.unit):
+        return f"{indent}{visit.route.name}: business unit {explanation.unit}'s own routes, tried before the root's"
     if not visit.checks:
         verdict = "matched (no matchers: matches everything)"
     elif visit.matched:

@@ -25,7 +25,7 @@ def test_replay_sends_the_three_comments_of_a_sample_thread_to_one_queue():
                 if isinstance(o, Routed) and o.mention.thread_id == "p-h-10"]
 
     assert len(set(queues_of_thread(None))) == 3  # what the rules alone do: three comments, three queues
-    assert queues_of_thread(Conversations()) == [("dept.customer_service",)] * 3
+    assert queues_of_thread(Conversations()) == [("dept.customer_service", "social.hub")] * 3
 
 
 def test_replay_on_several_processes_keeps_a_thread_that_spans_chunks(capsys, tmp_path, unsticky):
