@@ -1,0 +1,72 @@
+"""What the detector reads of one routed mention: when it was written, whether it counts, its scopes, its terms."""
+
+import re
+from typing import NamedTuple
+
+from router.crisis.settings import CrisisSettings
+from router.mentions.model import Mention
+from router.rules.orgmodels.dandelion import account_key
+from router.rules.words import fold, words_of
+
+# \w+ after a literal: no nested quantifier, linear in the text whatever it holds.
+_HASHTAG = re.compile(r"#(\w+)")
+MIN_TERM_LETTERS = 5
+MAX_TERMS = 4  # significant words per mention: its longest ones
+MAX_TOPICS = 6  # topic scopes per mention, hashtags first
+# Frequent words long enough to pass MIN_TERM_LETTERS that say nothing of a topic, in English and French.
+STOPWORDS = frozenset("""
+about above after again against always anyone because before being below between could didnt doesnt during every
+first found going great having hello might never other others really right should since still thank thanks their
+there these thing things think those three through today under until where which while would yours please
+absolument alors apres aucun aujourd aussi autre autres avaient avais avait avant avoir avons beaucoup bonjour
+cette chose comme comment depuis devant elles encore entre etaient etait etions faire leurs mauvais merci notre
+nous parce pendant personne plusieurs pourquoi quand quelque rien sans sommes toujours tous toute toutes votre
+""".split())
+
+
+class Signal(NamedTuple):
+    """One routed mention as the detector sees it; small, so that it crosses between processes cheaply."""
+
+    mention_id: str
+    at: int  # created_at, Unix seconds: the detector's event time
+    counted: bool  # a counted label (complaints, crises) or an escalation by the rules
+    influential: bool  # counted, and from an author the influencer rule names
+    scopes: tuple[str, ...]  # scope keys in the config's order: brand:…, unit:…, topic:…
+    terms: tuple[str, ...]  # hashtags and significant words, for an incident's top terms
+    unit: str | None  # the business unit, where the organisation model delivers the incident record
+
+
+def signal_of(mention: Mention, label: str, crisis: bool, unit: str | None, settings: CrisisSettings) -> Signal:
+    """The signal of a mention routed with `label`; `crisis` is the rules' escalation, `unit` its business unit."""
+    counted = crisis or label in settings.labels
+    author, influencers = mention.author, settings.influencers
+    influential = (counted and author is not None and influencers is not None
+                   and influencers.include(author.verified, author.followers))
+    hashtags, words = terms_of(mention.text)
+    scopes: list[str] = []
+    topics: list[str] = []
+    for rule in settings.scopes:
+        if rule.kind == "brand" and mention.account:
+            key = (mention.source, account_key(mention.account))
+            scopes.append("brand:" + settings.brands.get(key, f"{key[0]}/{key[1]}"))
+        elif rule.kind == "unit" and unit:
+            scopes.append("unit:" + unit)
+        elif rule.kind == "topic":
+            topics = [*(hashtags if rule.hashtags else ()), *(words if rule.terms else ())][:MAX_TOPICS]
+            scopes += ["topic:" + topic for topic in topics]
+    return Signal(mention.id, int(mention.created_at.timestamp()), counted, influential, tuple(scopes),
+                  (*hashtags, *words), unit)
+
+
+def terms_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The text's hashtags (`#name`, folded) and its longest significant words, each without repeats."""
+    hashtags = tuple(dict.fromkeys("#" + tag for tag in (fold(t) for t in _HASHTAG.findall(text)) if len(tag) > 1))
+    found: dict[str, int] = {}
+    for chunk in text.split():
+        if chunk.startswith(("@", "#", "http://", "https://", "www.")):
+            continue  # an account or a link names no topic; hashtags are counted above
+        for word in words_of(chunk):
+            if len(word) >= MIN_TERM_LETTERS and word.isalpha() and word not in STOPWORDS:
+                found.setdefault(word, len(found))
+    longest = sorted(found, key=lambda word: (-len(word), found[word]))[:MAX_TERMS]
+    return hashtags, tuple(sorted(longest, key=found.__getitem__))
