@@ -10,6 +10,8 @@ def render_tree(config: RoutingConfig) -> list[str]:
     """The organisation layer, then the compiled tree, one route a line, with each route's effective settings."""
     lines = [f"org_model: {config.org_model}   config: {config.hash}", "organisation:"]
     lines += ["  " + line for line in config.model.outline(render_routes)]
+    if config.crisis is not None:
+        lines += config.crisis.outline()
     lines.append("routes:")
     return lines + render_routes(config.tree)
 
@@ -82,6 +84,9 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         lines.append(f"  crisis: yes (label {CRISIS_LABEL} or a route with escalate: true)")
     if explanation.thread:
         lines.append(f"  thread owner: {explanation.thread}")
+    if explanation.incident is not None and config.crisis is not None:
+        lines.append(f"  incident: {explanation.incident.id} (scope {explanation.incident.scope}); "
+                     f"crisis override: {config.crisis.override.describe()}")
     return lines
 
 

@@ -5,6 +5,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from router.crisis.settings import CrisisSettings
+from router.rules.crisis import parse_crisis
 from router.rules.matchers import Matcher, MatcherError, compile_matcher, compile_words
 from router.rules.names import check_name, expect_topic
 from router.rules.orgmodels import REGISTRY, SECTIONS, UNASSIGNED, OrgModel
@@ -20,7 +22,7 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "route")
+TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "crisis", "route")
 ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "sticky", "continue", "routes")
 
 
@@ -29,6 +31,7 @@ class Parsed:
     org_model: OrgModel
     confidence_threshold: float | None
     tree: Route
+    crisis: CrisisSettings | None = None
 
 
 def parse(src: YamlText) -> Parsed:
@@ -47,7 +50,8 @@ def parse(src: YamlText) -> Parsed:
     tree = builder.root(doc["route"], line_of(doc, "route"), model)
     nodes = model.unit_route_nodes(doc)
     units = {unit: builder.unit_root(node, line, tree, unit) for unit, (node, line) in nodes.items()}
-    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree)
+    crisis = parse_crisis(src, doc, builder)
+    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree, crisis)
 
 
 def _org_model(src: YamlText, doc: CommentedMap) -> type[OrgModel]:

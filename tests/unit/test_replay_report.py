@@ -6,6 +6,7 @@ import xml.dom.minidom
 
 from router.pipeline import Record
 from router.replay import charts, report
+from router.replay.diff import incident_changes
 from router.replay.pacing import OriginalPace, keyed
 from router.replay.progress import Progress
 from router.replay.summary import Summary
@@ -36,7 +37,7 @@ def diff() -> dict:
             "load": {"q.cs": {"before": 3, "after": 0, "delta": -3},
                      "q.marketing": {"before": 0, "after": 3, "delta": 3}},
             "triage": {"before": 1, "after": 2, "delta": 1, "entered": 1, "left": 0}, "examples": [EXAMPLE],
-            "before": summary(), "after": summary()}
+            "incidents": incident_changes([], []), "before": summary(), "after": summary()}
 
 
 def test_markdown_summary_has_the_figures():
