@@ -33,7 +33,8 @@ class IncidentEvent:
 
     @classmethod
     def of(cls, scope: str, state: State, incident: Open, resolved_at: int | None = None) -> "IncidentEvent":
-        top = sorted(Counter(incident.terms).items(), key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
+        # Most frequent first; among equals the longest, which says more ("contaminated" before "booking").
+        top = sorted(Counter(incident.terms).items(), key=lambda item: (-item[1], -len(item[0]), item[0]))[:TOP_TERMS]
         return cls(incident.id, state, scope, incident.trigger, incident.start, incident.end, incident.count,
                    incident.baseline, incident.threshold, incident.mentions, tuple(term for term, _ in top),
                    tuple(incident.examples), incident.opened_at, resolved_at, incident.unit)

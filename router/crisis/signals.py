@@ -15,11 +15,13 @@ MAX_TERMS = 4  # significant words per mention: its longest ones
 MAX_TOPICS = 6  # topic scopes per mention, hashtags first
 # Frequent words long enough to pass MIN_TERM_LETTERS that say nothing of a topic, in English and French.
 STOPWORDS = frozenset("""
-about above after again against always anyone because before being below between could didnt doesnt during every
+about above after again against always anyone anything anywhere because before being below between could didnt
+doesnt during every everyone everything nobody nothing people someone something
 first found going great having hello might never other others really right should since still thank thanks their
 there these thing things think those three through today under until where which while would yours please
 absolument alors apres aucun aujourd aussi autre autres avaient avais avait avant avoir avons beaucoup bonjour
 cette chose comme comment depuis devant elles encore entre etaient etait etions faire leurs mauvais merci notre
+vraiment
 nous parce pendant personne plusieurs pourquoi quand quelque rien sans sommes toujours tous toute toutes votre
 """.split())
 
