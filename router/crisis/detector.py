@@ -79,7 +79,9 @@ class _Changes:
         self.events: list[IncidentEvent] = []
         self.keys: dict[str, None] = {}
 
-    def verdict(self, scopes: dict[str, ScopeState], incident: Incident | None) -> Verdict:
+    def verdict(self, scopes: dict[str, ScopeState], incident: Incident | None, changelog: bool = True) -> Verdict:
+        if not changelog:
+            return Verdict(incident, tuple(self.events))
         entries = tuple(Entry(key.encode(), encode(scopes[key]) if key in scopes else None) for key in self.keys)
         return Verdict(incident, tuple(self.events), entries)
 
@@ -87,8 +89,10 @@ class _Changes:
 class Detector:
     """Counts per scope, the incidents open, and the latest event time seen; one per process, or per shard of scopes."""
 
-    def __init__(self, settings: CrisisSettings) -> None:
+    def __init__(self, settings: CrisisSettings, changelog: bool = True) -> None:
         self.settings = settings
+        self._changelog = changelog  # whether verdicts carry changelog entries (a replay has no use for them)
+        self._rules = {rule.kind: rule for rule in settings.scopes}
         self._size = settings.window // settings.hop  # buckets per window
         self._span = settings.baseline // settings.hop  # buckets per baseline
         self._scopes: dict[str, ScopeState] = {}
@@ -111,20 +115,22 @@ class Detector:
             self._open_in(member).mentions += 1
             changes.keys[member] = None
         if signal.counted:
+            recent = Recent(signal.mention_id, signal.at, list(signal.terms))  # shared: no scope changes it
             for key in signal.scopes:
                 # A mention opens at most one incident, and none when it belongs to one already.
-                if self._count(key, signal, member is None, changes):
+                if self._count(key, signal, recent, member is None, changes):
                     member = key
             if member is None and signal.influential and signal.scopes:
                 member = self._open(signal.scopes[0], signal, "influencer", changes)
-        return changes.verdict(self._scopes, None if member is None else Incident(self._open_in(member).id, member))
+        incident = None if member is None else Incident(self._open_in(member).id, member)
+        return changes.verdict(self._scopes, incident, self._changelog)
 
     def tick(self, now: datetime | int) -> Verdict:
         """Event time has reached `now` without a mention: incidents calm for long enough resolve."""
         changes = _Changes()
         if self.settings.enabled:
             self._advance(int(now.timestamp()) if isinstance(now, datetime) else now, changes)
-        return changes.verdict(self._scopes, None)
+        return changes.verdict(self._scopes, None, self._changelog)
 
     def restore(self, key: bytes, value: bytes | None) -> str | None:
         """Apply a changelog entry (None: a tombstone); returns why an entry was refused."""
@@ -141,6 +147,7 @@ class Detector:
         except ValidationError as error:
             return f"crisis changelog entry refused: {describe_errors(error, 'value')}"
         self._started = state.started if self._started is None else min(self._started, state.started)
+        self._watermark = max(self._watermark or state.last, state.last)
         if state.hop != self.settings.hop:  # counts per another hop (the config changed): only the incident carries
             state.hop, state.buckets, state.recent, state.quiet = self.settings.hop, [], [], None
         state.buckets.sort()
@@ -164,7 +171,7 @@ class Detector:
         assert incident is not None, f"scope {key} has no open incident"
         return incident
 
-    def _count(self, key: str, signal: Signal, may_open: bool, changes: _Changes) -> bool:
+    def _count(self, key: str, signal: Signal, recent: Recent, may_open: bool, changes: _Changes) -> bool:
         """Count the mention in scope `key`; True when this opened the scope's incident."""
         hop = self.settings.hop
         bucket = signal.at // hop
@@ -175,24 +182,28 @@ class Detector:
             state = self._scopes[key] = ScopeState(hop, [], [], signal.at, self._started)
         newest = max(bucket, state.buckets[-1][0]) if state.buckets else bucket
         windows.add(state.buckets, bucket, newest - self._span - self._size)
-        state.recent = [*state.recent, Recent(signal.mention_id, signal.at, list(signal.terms))][-MAX_EXAMPLES:]
+        state.recent.append(recent)
+        if len(state.recent) > MAX_EXAMPLES:
+            del state.recent[0]
         state.last = max(state.last, signal.at)
         changes.keys[key] = None
         count = windows.window_count(state.buckets, bucket, self._size)
         if state.incident is not None:
             self._heat(key, state, signal, bucket, count, changes)
             return False
-        rule = self.settings.rule(key.partition(":")[0])
+        rule = self._rules.get(key.partition(":")[0])
         if not may_open or rule is None or count < rule.min_count or signal.at < state.started + self.settings.baseline:
+            return False
+        if self._too_late(bucket):
             return False
         if count < rule.threshold(windows.baseline(state.buckets, bucket, self._size, self._span, state.quiet)):
             return False
-        self._open(key, signal, "spike", changes)
-        return True
+        return self._open(key, signal, "spike", changes) is not None
 
-    def _open(self, key: str, signal: Signal, trigger: Trigger, changes: _Changes) -> str:
+    def _open(self, key: str, signal: Signal, trigger: Trigger, changes: _Changes) -> str | None:
+        """Open the scope's incident; none when it would be over already (a mention too late to act on)."""
         state, hop = self._scopes[key], self.settings.hop
-        rule = self.settings.rule(key.partition(":")[0])
+        rule = self._rules.get(key.partition(":")[0])
         bucket = signal.at // hop
         count = windows.window_count(state.buckets, bucket, self._size)
         base = windows.baseline(state.buckets, bucket, self._size, self._span, state.quiet)
@@ -207,12 +218,19 @@ class Detector:
             examples=[recent.id for recent in window][:MAX_EXAMPLES],
             terms=dict(Counter(term for recent in window for term in recent.terms)), unit=signal.unit,
         )
+        if self._watermark is not None and incident.hot_until + self.settings.calm <= self._watermark:
+            return None
         _trim(incident)
         state.incident = incident
         self._due[key] = incident.hot_until + self.settings.calm
         changes.keys[key] = None
         changes.events.append(IncidentEvent.of(key, "opened", incident))
         return key
+
+    def _too_late(self, bucket: int) -> bool:
+        """Whether any incident opened from this bucket would be over already: its windows end within `size` hops."""
+        latest_end = (bucket + self._size) * self.settings.hop
+        return self._watermark is not None and latest_end + self.settings.calm <= self._watermark
 
     def _heat(self, key: str, state: ScopeState, signal: Signal, bucket: int, count: int, changes: _Changes) -> None:
         """A counted mention of an open incident's scope: it may keep it hot, raise its peak, and report growth."""
@@ -236,10 +254,7 @@ class Detector:
             changes.events.append(IncidentEvent.of(key, "updated", incident))
 
     def _advance(self, now: int, changes: _Changes) -> None:
-        """Event time moves to `now` (never back): due incidents resolve, and long-quiet scopes are forgotten.
-
-        A late mention may open an incident already due (its calm time is past): the next feed resolves it.
-        """
+        """Event time moves to `now` (never back): due incidents resolve, and long-quiet scopes are forgotten."""
         if self._watermark is None or now > self._watermark:
             self._watermark = now
         watermark = self._watermark
@@ -268,9 +283,9 @@ class Detector:
             changes.keys[key] = None
 
 
-def detector_for(settings: CrisisSettings | None) -> Detector | None:
+def detector_for(settings: CrisisSettings | None, changelog: bool = True) -> Detector | None:
     """A fresh detector for a config's `crisis:` section; None when it has none or it is switched off."""
-    return Detector(settings) if settings is not None and settings.enabled else None
+    return Detector(settings, changelog) if settings is not None and settings.enabled else None
 
 
 def incident_id(scope: str, window_start: int) -> str:

@@ -4,10 +4,10 @@ A scope's whole state is the value of its changelog entry, and no state names an
 state can be split by scope key and each part rebuilt alone.
 """
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter
-from pydantic.dataclasses import dataclass
 
 MAX_EXAMPLES = 5
 MAX_TERMS_KEPT = 50  # an incident's term counts; the top few are reported
@@ -18,18 +18,24 @@ Trigger = Literal["spike", "influencer"]
 _PAIR = Annotated[list[int], Field(min_length=2, max_length=2)]  # [bucket, count]
 
 
-@dataclass(slots=True, config=_STRICT)
+# Plain dataclasses: built for each counted mention, they skip validation; a changelog entry is validated
+# whole, strictly, by STORED when it is restored.
+@dataclass(slots=True)
 class Recent:
     """A counted mention of the scope: the first mentions of an incident are its examples."""
+
+    __pydantic_config__ = _STRICT
 
     id: Annotated[str, _ID]
     at: int
     terms: Annotated[list[str], Field(max_length=16)]
 
 
-@dataclass(slots=True, config=_STRICT)
+@dataclass(slots=True)
 class Open:
     """An open incident; times in Unix seconds."""
+
+    __pydantic_config__ = _STRICT
 
     id: Annotated[str, _ID]
     trigger: Trigger
@@ -48,9 +54,11 @@ class Open:
     unit: str | None = None
 
 
-@dataclass(slots=True, config=_STRICT)
+@dataclass(slots=True)
 class ScopeState:
     """A scope's counts, its recent counted mentions, the span its last incident left out of the baseline."""
+
+    __pydantic_config__ = _STRICT
 
     hop: int  # the counts' hop: counts of another hop (a changed config) are not comparable and are dropped
     buckets: Annotated[list[_PAIR], Field(max_length=MAX_BUCKETS)]

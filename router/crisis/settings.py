@@ -82,6 +82,11 @@ class CrisisSettings:
     def rule(self, kind: str) -> ScopeRule | None:
         return next((rule for rule in self.scopes if rule.kind == kind), None)
 
+    @property
+    def terms(self) -> bool:
+        """Whether significant words are scopes of their own."""
+        return any(rule.terms for rule in self.scopes)
+
     def outline(self) -> list[str]:
         """What `check-config --tree` shows of the section, one fact a line."""
         lines = [f"crisis: {'on' if self.enabled else 'off (enabled: false)'}; counts "

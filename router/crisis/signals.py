@@ -10,6 +10,7 @@ from router.rules.words import fold, words_of
 
 # \w+ after a literal: no nested quantifier, linear in the text whatever it holds.
 _HASHTAG = re.compile(r"#(\w+)")
+_NOT_WORDS = ("@", "#", "http://", "https://", "www.")
 MIN_TERM_LETTERS = 5
 MAX_TERMS = 4  # significant words per mention: its longest ones
 MAX_TOPICS = 6  # topic scopes per mention, hashtags first
@@ -20,7 +21,7 @@ doesnt during every everyone everything nobody nothing people someone something
 first found going great having hello might never other others really right should since still thank thanks their
 there these thing things think those three through today under until where which while would yours please
 absolument alors apres aucun aujourd aussi autre autres avaient avais avait avant avoir avons beaucoup bonjour
-cette chose comme comment depuis devant elles encore entre etaient etait etions faire leurs mauvais merci notre
+cette chose comme comment depuis devant elles encore enfin entre etaient etait etions faire leurs mauvais merci notre
 vraiment
 nous parce pendant personne plusieurs pourquoi quand quelque rien sans sommes toujours tous toute toutes votre
 """.split())
@@ -44,7 +45,8 @@ def signal_of(mention: Mention, label: str, crisis: bool, unit: str | None, sett
     author, influencers = mention.author, settings.influencers
     influential = (counted and author is not None and influencers is not None
                    and influencers.include(author.verified, author.followers))
-    hashtags, words = terms_of(mention.text)
+    # Words cost the most: read only when they count, or when they are scopes of their own.
+    hashtags, words = terms_of(mention.text, counted or settings.terms)
     scopes: list[str] = []
     topics: list[str] = []
     for rule in settings.scopes:
@@ -60,15 +62,18 @@ def signal_of(mention: Mention, label: str, crisis: bool, unit: str | None, sett
                   (*hashtags, *words), unit)
 
 
-def terms_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The text's hashtags (`#name`, folded) and its longest significant words, each without repeats."""
-    hashtags = tuple(dict.fromkeys("#" + tag for tag in (fold(t) for t in _HASHTAG.findall(text)) if len(tag) > 1))
+def terms_of(text: str, words: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The text's hashtags (`#name`, folded) and (with `words`) its longest significant words, without repeats."""
+    tags = _HASHTAG.findall(text) if "#" in text else ()
+    hashtags = tuple(dict.fromkeys("#" + tag for tag in map(fold, tags) if len(tag) > 1))
+    if not words:
+        return hashtags, ()
+    # An account or a link names no topic, and a hashtag is counted above: their words are left out.
+    skipped = {word for chunk in text.split() if chunk.startswith(_NOT_WORDS) for word in words_of(chunk)}
     found: dict[str, int] = {}
-    for chunk in text.split():
-        if chunk.startswith(("@", "#", "http://", "https://", "www.")):
-            continue  # an account or a link names no topic; hashtags are counted above
-        for word in words_of(chunk):
-            if len(word) >= MIN_TERM_LETTERS and word.isalpha() and word not in STOPWORDS:
-                found.setdefault(word, len(found))
+    for word in words_of(text):
+        if len(word) >= MIN_TERM_LETTERS and word not in found and word not in STOPWORDS and word not in skipped \
+                and word.isalpha():
+            found[word] = len(found)
     longest = sorted(found, key=lambda word: (-len(word), found[word]))[:MAX_TERMS]
     return hashtags, tuple(sorted(longest, key=found.__getitem__))

@@ -90,7 +90,7 @@ class Summarise:
 
     def __call__(self, records: list[Record]) -> Part[Summary]:
         if self._detector is None:
-            self._detector = detector_for(self.router.config.crisis)
+            self._detector = detector_for(self.router.config.crisis, changelog=False)
         outcomes = replay_batches(records, self.router, self.batch_size, self._conversations, self._detector)
         return self._part(outcomes)
 
@@ -102,7 +102,7 @@ class Summarise:
         return self._part([finish(records, self.router, prepared[0], known[0], incidents[0])])
 
     def detectors(self) -> list[Detector | None]:
-        return [detector_for(self.router.config.crisis)]
+        return [detector_for(self.router.config.crisis, changelog=False)]
 
     def note(self, part: Part[Summary], events: list[list[IncidentEvent]]) -> Part[Summary]:
         part.counts.add_incidents(events[0], self.router.config)
@@ -163,7 +163,7 @@ class Compare:
         return self._part(zip(before, after, strict=True))
 
     def detectors(self) -> list[Detector | None]:
-        return [detector_for(router.config.crisis) for router in self.routers]
+        return [detector_for(router.config.crisis, changelog=False) for router in self.routers]
 
     def note(self, part: Part[Diff], events: list[list[IncidentEvent]]) -> Part[Diff]:
         for summary, router, lane in zip((part.counts.before, part.counts.after), self.routers, events):
