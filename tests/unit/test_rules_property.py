@@ -59,7 +59,7 @@ authors = st.one_of(
 mentions = st.builds(
     lambda **fields: Mention.model_validate({k: v for k, v in fields.items() if v is not None}),
     id=st.text(min_size=1, max_size=10),
-    source=st.sampled_from(["twitter", "tripadvisor", "facebook"]),
+    source=st.sampled_from(["twitter", "tripadvisor", "facebook", "linkedin"]),
     text=texts,
     created_at=st.just("2026-11-20T10:00:00Z"),
     author=authors,
