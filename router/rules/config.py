@@ -2,15 +2,18 @@
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, overload
 
 from router.classify.classifier import Classifier
 from router.classify.labels import CRISIS_LABEL, Classification
 from router.mentions.model import Mention
+from router.rules.businesshours import Calendar
 from router.rules.facts import Facts
 from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
 from router.rules.schema import parse
+from router.rules.servicelevel import ServiceLevel
 from router.rules.tree import Route, RuleResult, Visit, combine, matching, walk
 from router.rules.yamltext import YamlText, read_yaml_text
 
@@ -20,7 +23,10 @@ MAX_CACHED_DECISIONS = 4096
 
 @dataclass(frozen=True)
 class Decision:
-    """Who owns a mention and where it goes; `route` is the path of the route that won."""
+    """Who owns a mention and where it goes; `route` is the path of the route that won.
+
+    `due_by` (UTC) is when an answer is due, from the mention's own created_at; None without `respond_within`.
+    """
 
     owner: str
     queues: tuple[str, ...]
@@ -28,11 +34,20 @@ class Decision:
     copies: tuple[str, ...]
     tags: tuple[str, ...]
     route: tuple[str, ...]
+    due_by: datetime | None = None
 
     def as_dict(self) -> dict:
         # Spelled out: dataclasses.asdict deep-copies every field, which costs more than routing a mention.
         return {"owner": self.owner, "queues": list(self.queues), "priority": self.priority,
-                "copies": list(self.copies), "tags": list(self.tags), "route": list(self.route)}
+                "copies": list(self.copies), "tags": list(self.tags), "route": list(self.route),
+                "due_by": self.due_by.isoformat() if self.due_by is not None else None}
+
+    def due(self, due_by: datetime) -> "Decision":
+        """This decision with a deadline; a memoised decision is shared by every mention of its routes."""
+        # dataclasses.replace costs more than the deadline itself: the fields are copied as they are.
+        dated = object.__new__(Decision)
+        dated.__dict__.update(self.__dict__, due_by=due_by)
+        return dated
 
 
 class Ruling(NamedTuple):
@@ -54,27 +69,31 @@ class Explanation:
     crisis: bool
     visits: tuple[Visit, ...]
     facts: Facts
+    service_level: ServiceLevel | None = None
 
 
 class RoutingConfig:
     """An immutable, compiled config: `decide` reads no file and parses nothing."""
 
-    __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model", "_decisions")
+    __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model", "calendar", "_decisions")
     path: Path
     hash: str
     org_model: str
     confidence_threshold: float | None
     tree: Route
     model: OrgModel
-    _decisions: dict[tuple, Decision]
+    calendar: Calendar | None
+    _decisions: dict[tuple, tuple[Decision, ServiceLevel | None]]
 
-    def __init__(self, path: Path, digest: str, model: OrgModel, threshold: float | None, tree: Route):
+    def __init__(self, path: Path, digest: str, model: OrgModel, threshold: float | None, tree: Route,
+                 calendar: Calendar | None = None):
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "hash", digest)
         object.__setattr__(self, "org_model", model.name)
         object.__setattr__(self, "confidence_threshold", threshold)
         object.__setattr__(self, "tree", tree)
         object.__setattr__(self, "model", model)
+        object.__setattr__(self, "calendar", calendar)
         object.__setattr__(self, "_decisions", {})
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -112,16 +131,16 @@ class RoutingConfig:
 
     def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Decision:
         unit = self.model.unit_of(mention)
-        matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit)))
-        # Past the matching, a decision depends only on these: the same key, the same decision.
+        matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit, self.calendar)))
+        # Past the matching, a decision depends only on these: the same key, the same decision (but its due_by).
         key = (matched, classification.label, low_confidence, unit if self.model.delivers_by_unit else None)
-        decision = self._decisions.get(key)
-        if decision is None:
+        cached = self._decisions.get(key)
+        if cached is None:
             if len(self._decisions) >= MAX_CACHED_DECISIONS:
                 self._decisions.clear()
-            decision = self._decide(list(matched), classification.label, low_confidence, unit)[0]
-            self._decisions[key] = decision
-        return decision
+            decision, _, _, level = self._decide(list(matched), classification.label, low_confidence, unit)
+            cached = self._decisions[key] = (decision, level)
+        return _with_due_by(*cached, mention)
 
     def explain(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Explanation:
         """The decision of `decide` plus every route visited and how each of its matchers fared."""
@@ -132,13 +151,14 @@ class RoutingConfig:
 
     def _route(self, mention, classification, low_confidence, trace) -> Explanation:
         unit = self.model.unit_of(mention)
-        facts = Facts(mention, classification, low_confidence, unit)
-        decision, result, crisis = self._decide(walk(self.tree, facts, trace), classification.label, low_confidence,
-                                                 unit)
-        return Explanation(decision, result, classification, low_confidence, unit, crisis, tuple(trace or ()), facts)
+        facts = Facts(mention, classification, low_confidence, unit, self.calendar)
+        decision, result, crisis, level = self._decide(walk(self.tree, facts, trace), classification.label,
+                                                       low_confidence, unit)
+        return Explanation(_with_due_by(decision, level, mention), result, classification, low_confidence, unit,
+                           crisis, tuple(trace or ()), facts, level)
 
     def _decide(self, matched: list[Route], label: str, low_confidence: bool,
-                unit: str | None) -> tuple[Decision, RuleResult, bool]:
+                unit: str | None) -> tuple[Decision, RuleResult, bool, ServiceLevel | None]:
         result = combine(matched)
         # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
         crisis = label == CRISIS_LABEL or result.escalate
@@ -152,7 +172,19 @@ class RoutingConfig:
             tags=tuple(dict.fromkeys([*result.tags, *model_tags])),
             route=result.route,
         )
-        return decision, result, crisis
+        return decision, result, crisis, self._service_level(matched, crisis)
+
+    def _service_level(self, matched: list[Route], crisis: bool) -> ServiceLevel | None:
+        within = tuple(dict.fromkeys(r.settings.respond_within for r in matched
+                                     if r.settings.respond_within is not None))
+        # A crisis's clock runs around the clock: a scandal does not wait for Monday morning.
+        return ServiceLevel(within, None if crisis else self.calendar) if within else None
+
+
+def _with_due_by(decision: Decision, level: ServiceLevel | None, mention: Mention) -> Decision:
+    """The decision with the due_by of its service level, counted from when the mention was made."""
+    due = level.due(mention.created_at) if level is not None else None
+    return decision.due(due[0]) if due is not None else decision
 
 
 def load_config(path: str | Path) -> RoutingConfig:
@@ -162,7 +194,8 @@ def load_config(path: str | Path) -> RoutingConfig:
 
 def compile_text(src: YamlText) -> RoutingConfig:
     parsed = parse(src)
-    return RoutingConfig(src.path, config_hash(src.data), parsed.org_model, parsed.confidence_threshold, parsed.tree)
+    return RoutingConfig(src.path, config_hash(src.data), parsed.org_model, parsed.confidence_threshold, parsed.tree,
+                         parsed.calendar)
 
 
 def config_hash(data: bytes) -> str:

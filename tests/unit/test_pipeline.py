@@ -57,7 +57,7 @@ def test_routing_object_says_why(router, mention_bytes):
     assert routing["routed_at"] == NOW.isoformat()
     assert routing["low_confidence"] is (routed.classification.confidence < router.threshold)
     assert list(routing) == ["label", "confidence", "scores", "low_confidence", "owner", "queues", "priority", "copies",
-                             "tags", "route", "config_hash", "model_version", "routed_at"]
+                             "tags", "route", "due_by", "config_hash", "model_version", "routed_at"]
     assert routed.routing.confidence == routing["confidence"] and routed.routing.decision == routed.decision
 
 
