@@ -42,7 +42,7 @@ class Decision:
                 "copies": list(self.copies), "tags": list(self.tags), "route": list(self.route),
                 "due_by": self.due_by.isoformat() if self.due_by is not None else None}
 
-    def due(self, due_by: datetime) -> "Decision":
+    def dated(self, due_by: datetime) -> "Decision":
         """This decision with a deadline; a memoised decision is shared by every mention of its routes."""
         # dataclasses.replace costs more than the deadline itself: the fields are copied as they are.
         dated = object.__new__(Decision)
@@ -184,7 +184,7 @@ class RoutingConfig:
 def _with_due_by(decision: Decision, level: ServiceLevel | None, mention: Mention) -> Decision:
     """The decision with the due_by of its service level, counted from when the mention was made."""
     due = level.due(mention.created_at) if level is not None else None
-    return decision.due(due[0]) if due is not None else decision
+    return decision.dated(due[0]) if due is not None else decision
 
 
 def load_config(path: str | Path) -> RoutingConfig:

@@ -6,11 +6,14 @@ from datetime import datetime, timezone
 import pytest
 
 from router.classify.labels import LABELS, Classification
+from router.classify.model import Classifier
 from router.errors import ConfigError
 from router.mentions import Mention
+from router.pipeline import Record, Router, route_batch
 from router.rules import RoutingConfig, load_config
 from router.rules.render import render_explanation, render_tree
 from router.rules.testing import run_tests
+from router.settings import REPO_ROOT
 
 CONFIG = """\
 org_model: hub_and_spoke
@@ -294,3 +297,14 @@ def test_local_time_matchers_need_a_calendar(tmp_path, matcher):
 def test_a_decision_document_carries_due_by_in_utc(config):
     decision = decide(config, "complaint", "2026-11-17T16:00:00-05:00")
     assert json.loads(json.dumps(decision.as_dict()))["due_by"] == "2026-11-18T17:00:00+00:00"
+
+
+def test_the_worker_and_a_replay_give_the_same_due_by():
+    router = Router(Classifier.load(), load_config(REPO_ROOT / "config" / "router.yaml"))
+    record = Record(json.dumps({"id": "m-1", "source": "twitter", "text": "My room was dirty and cold, I want a refund",
+                                "created_at": "2026-11-20T20:00:00Z"}).encode())
+    [worker] = route_batch([record], router, datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc))  # the wall clock
+    [replay] = route_batch([record], router, None)  # event time
+    assert worker.routing_document()["routed_at"] != replay.routing_document()["routed_at"]
+    assert worker.decision.due_by == replay.decision.due_by is not None
+    assert worker.routing_document()["due_by"] == replay.routing_document()["due_by"]
