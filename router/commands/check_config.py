@@ -56,5 +56,8 @@ def _verdict(path: Path, report: SuiteReport, extra: list[str]) -> tuple[bool, l
         return True, [f"{path}: SUCCESS", *extra]
     lines = [f"{path}: FAILED: {len(failed)} of {len(report.results)} tests failed in {report.path}"]
     for result in failed:
-        lines += [f'  {report.path}:{result.line}: test "{result.name}": {problem}' for problem in result.problems]
+        where = f'  {report.path}:{result.line}: test "{result.name}"'
+        lines += [f"{where}: {problem}" for problem in result.problems]
+        if result.routed:
+            lines.append(f"{where}: routed with {result.routed}")
     return False, lines + extra

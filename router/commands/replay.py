@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--against", type=Path, metavar="CONFIG", help="diff: the changed routing config")
     parser.add_argument("--against-model", type=Path, metavar="DIR", help="diff: the changed classifier")
     parser.add_argument("--fail-on-change", type=float, metavar="PERCENT",
-                        help="diff: exit 1 when more than PERCENT %% of the mentions change owner")
+                        help="diff: exit 1 when more than PERCENT %% of the mentions change owner, queues or priority "
+                             "(or any other routing a person sees, such as a due time)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write every decision (JSONL) and the reports here")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
@@ -115,9 +116,10 @@ def _diff(args: argparse.Namespace) -> int:
         diff_files(out, data, _context(args, before))
     print(_json(data) if args.json else report.diff_text(data), end="")
     if args.fail_on_change is not None and exceeds(data, args.fail_on_change):
-        print(f"inbox-router replay: {data['owner_changed']} of {data['compared']} mentions "
-              f"({data['owner_changed_share']:.2%}) change owner, more than the {args.fail_on_change:g} % allowed",
-              file=sys.stderr)
+        counts = ", ".join(f"{name} {count}" for name, count in data["by_dimension"].items())
+        print(f"inbox-router replay: {data['changed']} of {data['compared']} mentions ({data['changed_share']:.2%}) "
+              f"change where they go or how they are handled ({counts}), more than the {args.fail_on_change:g} % "
+              "allowed", file=sys.stderr)
         return 1
     return 0
 

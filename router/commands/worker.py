@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         holder = ConfigHolder(settings.config_path)
         routing = make_routing(settings, holder)
         # Before faust joins the group: a source topic missing at that moment is left unassigned.
-        asyncio.run(ensure_topics(settings, worker_topics(settings, holder)))
+        asyncio.run(ensure_topics(settings, worker_topics(settings, holder.current)))
     except KafkaConnectionError as error:
         # aiokafka's bootstrap error says only that no server would do: ask them why (a wrong password, an
         # untrusted certificate, nothing listening), so that the line an operator reads names the cause.

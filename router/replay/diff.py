@@ -1,6 +1,8 @@
 """What a config or model change would change: counted pair by pair while both replays stream."""
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from router.pipeline import Outcome, Routed
 from router.replay.summary import Summary, route_name
@@ -13,14 +15,38 @@ def share(part: int, whole: int) -> float:
     return round(part / whole, 6) if whole else 0.0
 
 
+class Dimension(NamedTuple):
+    """One thing about a decision that reaches a person; `optional` ones are reported once a decision carries them."""
+
+    name: str
+    value: Callable[[Routed], Any]  # None: the decision does not carry it
+    optional: bool = False
+
+
+def _decision_field(name: str) -> Callable[[Routed], Any]:
+    return lambda routed: getattr(routed.decision, name, None)
+
+
+# Every change a person sees counts. Queue order carries no meaning, so queues compare as sets.
+# A new dimension is one line here; the gate, the JSON and the reports follow.
+DIMENSIONS = (
+    Dimension("owner", _decision_field("owner")),
+    Dimension("queues", lambda routed: frozenset(routed.decision.queues)),
+    Dimension("priority", _decision_field("priority")),
+    Dimension("due_by", _decision_field("due_by"), optional=True),
+    Dimension("incident", _decision_field("incident"), optional=True),
+)
+
+
 class Diff:
-    """Counts of changed owners, queues and priorities, the first few examples, and both summaries."""
+    """Counts of changes per dimension, the first few examples, and both summaries."""
 
     def __init__(self, max_examples: int = MAX_EXAMPLES) -> None:
         self.before = Summary()
         self.after = Summary()
         self.compared = 0
-        self.changes: Counter = Counter()  # "changed", "owner", "queues", "priority", "label"
+        self.changes: Counter = Counter()  # "changed", "label" and each dimension's name
+        self.present: set[str] = set()  # the optional dimensions some compared decision carried
         self.owner_moves: Counter = Counter()
         self.triage_moves: Counter = Counter()  # "entered", "left"
         self.examples: list[dict] = []
@@ -37,7 +63,7 @@ class Diff:
             self.triage_moves["entered" if after.low_confidence else "left"] += 1
         if before.classification.label != after.classification.label:
             self.changes["label"] += 1
-        what = changed_fields(before, after)
+        what = changed_fields(before, after, self.present)
         if not what:
             return None
         self.changes["changed"] += 1
@@ -55,6 +81,7 @@ class Diff:
         self.after.merge(other.after)
         self.compared += other.compared
         self.changes.update(other.changes)
+        self.present |= other.present
         self.owner_moves.update(other.owner_moves)
         self.triage_moves.update(other.triage_moves)
         self.examples.extend(other.examples[:self.max_examples - len(self.examples)])
@@ -71,10 +98,8 @@ class Diff:
             "compared": self.compared,
             "changed": self.changes["changed"],
             "changed_share": share(self.changes["changed"], self.compared),
-            "owner_changed": self.changes["owner"],
-            "owner_changed_share": share(self.changes["owner"], self.compared),
-            "queues_changed": self.changes["queues"],
-            "priority_changed": self.changes["priority"],
+            "by_dimension": {d.name: self.changes[d.name] for d in DIMENSIONS
+                             if not d.optional or d.name in self.present},
             "label_changed": self.changes["label"],
             "owner_moves": dict(sorted(self.owner_moves.items())),
             "by_queue_delta": {q: d["delta"] for q, d in load.items() if d["delta"]},
@@ -87,16 +112,15 @@ class Diff:
         }
 
 
-def changed_fields(before: Routed, after: Routed) -> list[str]:
-    """Which of owner, queues and priority differ; queue order carries no meaning, so sets are compared."""
-    b, a = before.decision, after.decision
+def changed_fields(before: Routed, after: Routed, present: set[str] | None = None) -> list[str]:
+    """The names of the dimensions that differ; `present` collects the optional ones either side carries."""
     what = []
-    if b.owner != a.owner:
-        what.append("owner")
-    if set(b.queues) != set(a.queues):
-        what.append("queues")
-    if b.priority != a.priority:
-        what.append("priority")
+    for dimension in DIMENSIONS:
+        b, a = dimension.value(before), dimension.value(after)
+        if dimension.optional and present is not None and (b is not None or a is not None):
+            present.add(dimension.name)
+        if b != a:
+            what.append(dimension.name)
     return what
 
 
@@ -117,7 +141,14 @@ def _side(routed: Routed) -> dict:
     d = routed.decision
     return {"label": routed.classification.label, "confidence": routed.routing.confidence,
             "low_confidence": routed.low_confidence, "owner": d.owner, "queues": sorted(d.queues),
-            "priority": d.priority, "route": route_name(routed)}
+            "priority": d.priority, "route": route_name(routed), **_optional(routed)}
+
+
+def _optional(routed: Routed) -> dict:
+    """The optional dimensions the decision carries, as JSON values (a time as RFC 3339)."""
+    values = {d.name: d.value(routed) for d in DIMENSIONS if d.optional}
+    return {name: value.isoformat() if hasattr(value, "isoformat") else value
+            for name, value in values.items() if value is not None}
 
 
 def _delta(before: int, after: int) -> dict:
@@ -125,6 +156,6 @@ def _delta(before: int, after: int) -> dict:
 
 
 def exceeds(diff: dict, percent: float) -> bool:
-    """True when a larger share of the compared mentions than `percent` % changes owner."""
+    """True when a larger share of the compared mentions than `percent` % changes in any dimension."""
     # Integer counts, not the rounded share: 5 changes in 100 must not exceed 5 % by float error.
-    return diff["owner_changed"] * 100 > percent * diff["compared"]
+    return diff["changed"] * 100 > percent * diff["compared"]

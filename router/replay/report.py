@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from html import escape
 
 from router.replay import charts
+from router.replay.diff import DIMENSIONS
 
 TABLES = (  # (summary key, section title, first column, what shares are of)
     ("by_owner", "Volume per owning department", "owner", "routed"),
@@ -50,6 +51,12 @@ def percent(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "-"
 
 
+def dimensions(diff: dict) -> str:
+    """`owner, queues or priority`: what a diff compared."""
+    *first, last = diff["by_dimension"]
+    return f"{', '.join(first)} or {last}" if first else last
+
+
 # ---------------------------------------------------------------- Markdown
 
 
@@ -69,9 +76,9 @@ def diff_markdown(diff: dict, context: dict) -> str:
     lines = ["# Replay diff", "", *_context_md(context), "", "| | |", "|---|---:|",
              f"| mentions read | {diff['read']} |", f"| routed and compared | {compared} |",
              f"| dead-lettered | {diff['dead_lettered']} |",
-             f"| changed (owner, queues or priority) | {diff['changed']} ({percent(diff['changed'], compared)}) |",
-             f"| owner changed | {diff['owner_changed']} ({percent(diff['owner_changed'], compared)}) |",
-             f"| queues changed | {diff['queues_changed']} |", f"| priority changed | {diff['priority_changed']} |",
+             f"| changed ({dimensions(diff)}) | {diff['changed']} ({percent(diff['changed'], compared)}) |",
+             *(f"| {name} changed | {count} ({percent(count, compared)}) |"
+               for name, count in diff["by_dimension"].items()),
              f"| label changed | {diff['label_changed']} |"]
     triage = diff["triage"]
     lines += ["", "## Triage (low confidence)", "", "| before | after | change | entered | left |",
@@ -115,11 +122,14 @@ def _examples_md(examples: list[dict]) -> list[str]:
 
 
 def _side(side: dict) -> str:
-    return f"{side['owner']} {side['priority']} [{', '.join(side['queues'])}] ({side['label']})"
+    extra = "".join(f" {d.name} {side[d.name]}" for d in DIMENSIONS if d.optional and d.name in side)
+    return f"{side['owner']} {side['priority']} [{', '.join(side['queues'])}]{extra} ({side['label']})"
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text as one table cell, shown as written: Markdown renders raw HTML, so no tag or entity may open."""
+    # `>` alone opens nothing: it stays, so that `a -> b` reads as written in the file too.
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|").replace("\n", " ")
 
 
 def _values(value) -> list:
@@ -155,12 +165,12 @@ def diff_html(diff: dict, context: dict) -> str:
         "<h1>Replay diff</h1>", _context_html(context),
         _kpis([("mentions read", d["read"]), ("compared", compared),
                ("changed", f"{d['changed']} ({percent(d['changed'], compared)})"),
-               ("owner changed", f"{d['owner_changed']} ({percent(d['owner_changed'], compared)})"),
+               ("owner changed", f"{d['by_dimension']['owner']} ({percent(d['by_dimension']['owner'], compared)})"),
                ("triage", f"{triage['before']} → {triage['after']} ({triage['delta']:+d})")]),
         charts.paired_bars([(q, v["before"], v["after"]) for q, v in d["load"].items()], "Load change per queue"),
         "<h2>What changed</h2>" + _table_html(["change", "mentions"], [
-            ("owner", d["owner_changed"]), ("queues", d["queues_changed"]), ("priority", d["priority_changed"]),
-            ("label", d["label_changed"]), ("entered triage", triage["entered"]), ("left triage", triage["left"])]),
+            *d["by_dimension"].items(), ("label", d["label_changed"]), ("entered triage", triage["entered"]),
+            ("left triage", triage["left"])]),
         "<h2>Owner moves</h2>" + _table_html(["before → after", "mentions"], ranked(d["owner_moves"])),
         f"<h2>Examples (first {len(d['examples'])} changed mentions)</h2>" + _table_html(
             ["mention", "changed", "before", "after", "text"],
@@ -217,10 +227,9 @@ def diff_text(d: dict) -> str:
     compared, triage = d["compared"], d["triage"]
     lines = [f"mentions read    {d['read']:>9}   ({d['compared']} routed and compared, "
              f"{d['dead_lettered']} dead-lettered)",
-             f"changed          {d['changed']:>9}   ({percent(d['changed'], compared)}: owner, queues or priority)",
-             f"owner changed    {d['owner_changed']:>9}   ({percent(d['owner_changed'], compared)})",
-             f"queues changed   {d['queues_changed']:>9}",
-             f"priority changed {d['priority_changed']:>9}",
+             f"changed          {d['changed']:>9}   ({percent(d['changed'], compared)}: {dimensions(d)})",
+             *(f"{name + ' changed':<17}{count:>9}   ({percent(count, compared)})"
+               for name, count in d["by_dimension"].items()),
              f"label changed    {d['label_changed']:>9}",
              f"triage           {triage['before']} -> {triage['after']} ({triage['delta']:+d}; "
              f"{triage['entered']} entered, {triage['left']} left)",

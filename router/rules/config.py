@@ -14,7 +14,7 @@ from router.rules.facts import Facts
 from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
 from router.rules.schema import parse
 from router.rules.servicelevel import ServiceLevel
-from router.rules.tree import Route, RuleResult, Visit, combine, matching, walk
+from router.rules.tree import Route, RuleResult, Visit, combine, matching, unit_first, walk
 from router.rules.yamltext import YamlText, read_yaml_text
 
 # Decisions are memoised by what they depend on; a config has far fewer such keys, the bound only caps memory.
@@ -131,7 +131,9 @@ class RoutingConfig:
 
     def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool) -> Decision:
         unit = self.model.unit_of(mention)
-        matched = tuple(matching(self.tree, Facts(mention, classification, low_confidence, unit, self.calendar)))
+        facts = Facts(mention, classification, low_confidence, unit, self.calendar)
+        own = self.model.own_routes(unit)
+        matched = tuple(matching(self.tree, facts) if own is None else unit_first(own, self.tree, facts))
         # Past the matching, a decision depends only on these: the same key, the same decision (but its due_by).
         key = (matched, classification.label, low_confidence, unit if self.model.delivers_by_unit else None)
         cached = self._decisions.get(key)
@@ -152,8 +154,9 @@ class RoutingConfig:
     def _route(self, mention, classification, low_confidence, trace) -> Explanation:
         unit = self.model.unit_of(mention)
         facts = Facts(mention, classification, low_confidence, unit, self.calendar)
-        decision, result, crisis, level = self._decide(walk(self.tree, facts, trace), classification.label,
-                                                       low_confidence, unit)
+        own = self.model.own_routes(unit)
+        matched = walk(self.tree, facts, trace) if own is None else unit_first(own, self.tree, facts, trace)
+        decision, result, crisis, level = self._decide(matched, classification.label, low_confidence, unit)
         return Explanation(_with_due_by(decision, level, mention), result, classification, low_confidence, unit,
                            crisis, tuple(trace or ()), facts, level)
 
@@ -163,7 +166,7 @@ class RoutingConfig:
         # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
         crisis = label == CRISIS_LABEL or result.escalate
         queues, model_tags = self.model.deliver(Delivery(result.owner, result.copies, crisis, low_confidence, label,
-                                                         unit))
+                                                         unit, result.priority))
         decision = Decision(
             owner=result.owner or UNASSIGNED,
             queues=tuple(dict.fromkeys(queues)),

@@ -1,22 +1,38 @@
 """Hot reload: a changed config file replaces the running one only if it loads cleanly."""
 
+import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import structlog
 
 from router.errors import ConfigError
 from router.metrics import CONFIG_RELOADS
 from router.rules.config import RoutingConfig, compile_text, config_hash
-from router.rules.yamltext import YamlText, read_yaml_text
+from router.rules.yamltext import read_yaml_text
 
 log = structlog.get_logger(__name__)
 
 Stamp = tuple[int, int, int]
+RETRY: Stamp = (-1, -1, -1)  # no file has it: the next check reads the file again
+
+
+class Candidate(NamedTuple):
+    """A changed file that compiled: ready to take over once what it needs exists."""
+
+    config: RoutingConfig
+    data: bytes
 
 
 class ConfigHolder:
-    """Holds the last good config; `reload_if_changed` is cheap enough to call on every batch."""
+    """Holds the last good config and swaps in a changed file that loads cleanly.
+
+    `check` does the slow part (read, parse, compile) and swaps nothing, so it may run in another
+    thread; `swap` puts a checked candidate in place. `reload` does both, off the event loop.
+    Calls must not overlap: the worker polls from one timer.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -26,43 +42,70 @@ class ConfigHolder:
         self.current_data = text.data  # the bytes `current` was compiled from, for processes that compile their own
         self._seen_hash = self.current.hash  # the last version examined, good or bad
 
+    async def reload(self, prepare: Callable[[RoutingConfig], Awaitable[object]]) -> bool:
+        """Check the file in another thread, await `prepare` (its topics), then swap; True when it took over.
+
+        The event loop keeps serving while a large file parses. A config whose preparation fails is not
+        swapped in, and is tried again on the next call.
+        """
+        candidate = await asyncio.to_thread(self.check)
+        if candidate is None:
+            return False
+        try:
+            await prepare(candidate.config)
+        except Exception as error:  # noqa: BLE001 - whatever failed, the running config stays and the timer lives
+            self._stamp, self._seen_hash = RETRY, self.current.hash  # so that the next call tries again
+            self._refuse(f"{self.path}: cannot prepare the new config {candidate.config.hash}: {error!r}")
+            return False
+        self.swap(candidate)
+        return True
+
     def reload_if_changed(self) -> bool:
-        """True when a new config took over; a broken file is logged, counted and ignored."""
+        """`check` then `swap`, in this thread; True when a new config took over."""
+        candidate = self.check()
+        if candidate is not None:
+            self.swap(candidate)
+        return candidate is not None
+
+    def check(self) -> Candidate | None:
+        """The changed file, compiled; None when unchanged or broken (then logged, counted and ignored)."""
         try:
             stamp = _stamp(self.path)
         except OSError as error:
             if self._stamp is None:
-                return False  # still missing: reported once already
+                return None  # still missing: reported once already
             self._stamp = None
-            return self._refuse(f"{self.path}:0: cannot read the file: {error.strerror}")
+            self._refuse(f"{self.path}:0: cannot read the file: {error.strerror}")
+            return None
         if stamp == self._stamp:
-            return False
+            return None
         self._stamp = stamp
         try:
-            data = self.path.read_bytes()
-        except OSError as error:
-            return self._refuse(f"{self.path}:0: cannot read the file: {error.strerror}")
-        digest = config_hash(data)
+            text = read_yaml_text(self.path)
+        except ConfigError as error:
+            self._refuse(str(error))
+            return None
+        digest = config_hash(text.data)
         if digest == self._seen_hash:
-            return False  # touched, or saved unchanged: nothing to do
+            return None  # touched, or saved unchanged: nothing to do
         self._seen_hash = digest
         if digest == self.current.hash:
             log.info("config.unchanged", path=str(self.path), hash=digest)
-            return False
+            return None
         try:
-            config = compile_text(YamlText(self.path, data))
+            return Candidate(compile_text(text), text.data)
         except ConfigError as error:
-            return self._refuse(str(error))
-        old, self.current, self.current_data = self.current.hash, config, data
-        CONFIG_RELOADS.labels(outcome="loaded").inc()
-        log.info("config.reloaded", path=str(self.path), old_hash=old, new_hash=config.hash)
-        return True
+            self._refuse(str(error))
+            return None
 
-    def _refuse(self, reason: str) -> bool:
+    def swap(self, candidate: Candidate) -> None:
+        old, self.current, self.current_data = self.current.hash, candidate.config, candidate.data
+        CONFIG_RELOADS.labels(outcome="loaded").inc()
+        log.info("config.reloaded", path=str(self.path), old_hash=old, new_hash=self.current.hash)
+
+    def _refuse(self, reason: str) -> None:
         CONFIG_RELOADS.labels(outcome="refused").inc()
-        log.error("config.refused", path=str(self.path), reason=reason,
-                  kept_hash=self.current.hash)
-        return False
+        log.error("config.refused", path=str(self.path), reason=reason, kept_hash=self.current.hash)
 
 
 def _stamp(path: Path) -> Stamp:

@@ -9,11 +9,20 @@ from router.rules.tree import Route, Visit
 
 
 def render_tree(config: RoutingConfig) -> list[str]:
-    """The compiled tree, one route a line, with each route's effective (inherited) settings."""
+    """The organisation layer, then the compiled tree, one route a line, with each route's effective settings."""
     lines = [f"org_model: {config.org_model}   config: {config.hash}"]
     if config.calendar is not None:
         lines.append(f"calendar: {describe_calendar(config.calendar)}")
-    _tree_lines(config.tree, "", "", lines)
+    lines.append("organisation:")
+    lines += ["  " + line for line in config.model.outline(render_routes)]
+    lines.append("routes:")
+    return lines + render_routes(config.tree)
+
+
+def render_routes(route: Route) -> list[str]:
+    """A route and its descendants, one a line, drawn as a tree."""
+    lines: list[str] = []
+    _tree_lines(route, "", "", lines)
     return lines
 
 
@@ -63,7 +72,7 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         *_local_time(config, explanation),
         "routes visited:",
     ]
-    lines += [_visit_line(v, explanation) for v in explanation.visits]
+    lines += [_visit_line(config, v, explanation) for v in explanation.visits]
     lines += [
         "decision:",
         f"  owner: {d.owner}",
@@ -73,7 +82,7 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         f"  tags: {', '.join(d.tags) or '-'}",
         f"  route: {' > '.join(d.route)}",
     ]
-    if _has_service_levels(config.tree):
+    if explanation.service_level is not None or _has_service_levels(config.tree):
         lines.append(f"  due_by: {_due_by(config, explanation)}")
     if len(explanation.result.matched) > 1:
         lines.append("  also matched (continue): " + "; ".join(" > ".join(p) for p in explanation.result.matched[:-1]))
@@ -109,10 +118,12 @@ def _due_by(config: RoutingConfig, explanation: Explanation) -> str:
     return f"{due_by.isoformat()} (respond within {within}, around the clock: {clock})"
 
 
-def _visit_line(visit: Visit, explanation: Explanation) -> str:
+def _visit_line(config: RoutingConfig, visit: Visit, explanation: Explanation) -> str:
     indent = "  " * (visit.depth + 1)
     if visit.skipped_by is not None:
         return f"{indent}{visit.route.name}: not tried, the earlier sibling {visit.skipped_by} matched without continue"
+    if visit.route is config.model.own_routes(explanation.unit):
+        return f"{indent}{visit.route.name}: business unit {explanation.unit}'s own routes, tried before the root's"
     if not visit.checks:
         verdict = "matched (no matchers: matches everything)"
     elif visit.matched:

@@ -1,6 +1,6 @@
 """Strict loading of a routing config: every key known, every name declared, every error on its line."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -10,7 +10,7 @@ from router.rules.calendarconfig import parse_calendar
 from router.rules.facts import ALL_FIELDS
 from router.rules.matchers import Matcher, MatcherError, compile_matcher, compile_words
 from router.rules.names import check_name, expect_topic
-from router.rules.orgmodels import ORG_MODELS, REGISTRY, SECTIONS, UNASSIGNED, OrgModel
+from router.rules.orgmodels import REGISTRY, SECTIONS, UNASSIGNED, OrgModel
 from router.rules.servicelevel import Duration, check_fits, parse_duration
 from router.rules.tree import PRIORITIES, Route, RouteSettings
 from router.rules.yamltext import (
@@ -52,14 +52,17 @@ def parse(src: YamlText) -> Parsed:
     calendar = parse_calendar(src, doc)
     builder = _TreeBuilder(src, set(departments), org.unit_names(), calendar)
     tree = builder.root(doc["route"], line_of(doc, "route"), model)
-    return Parsed(org, threshold, tree, calendar)
+    nodes = model.unit_route_nodes(doc)
+    units = {unit: builder.unit_root(node, line, tree, unit) for unit, (node, line) in nodes.items()}
+    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree, calendar)
 
 
 def _org_model(src: YamlText, doc: CommentedMap) -> type[OrgModel]:
     value = doc["org_model"]
-    if value not in ORG_MODELS:
+    # Read when a config loads, not at import, so that any registered model counts.
+    if not isinstance(value, str) or value not in REGISTRY:
         raise src.error(line_of(doc, "org_model"),
-                        f"unknown org_model {describe(value)} (expected one of: {', '.join(ORG_MODELS)})")
+                        f"unknown org_model {describe(value)} (expected one of: {', '.join(sorted(REGISTRY))})")
     return REGISTRY[value]
 
 
@@ -124,16 +127,29 @@ class _TreeBuilder:
 
     def root(self, node: Any, line: int, model: type[OrgModel]) -> Route:
         node = expect_mapping(self.src, node, line, "route")
-        for key in ("match", "continue"):
-            if key in node:
-                raise self.src.error(line_of(node, key),
-                                     f'the root route cannot have "{key}": it receives every mention')
+        self.whole(node, "the root route", "every mention")
         route = self.route(node, RouteSettings(), ())
         if route.settings.owner is None and not model.leaves_unassigned:
             unassigning = ", ".join(name for name, cls in REGISTRY.items() if cls.leaves_unassigned)
             raise self.src.error(line_of(node), "the root route needs an owner: in org_model "
                                  f"{model.name} every mention has one (only {unassigning} leaves mentions unassigned)")
         return route
+
+    def unit_root(self, node: Any, line: int, tree: Route, unit: str) -> Route:
+        """A unit's own routes: a subtree under the root, inheriting its settings, tried before its children."""
+        subject = f'business unit "{unit}" route'
+        node = expect_mapping(self.src, node, line, subject)
+        self.whole(node, subject, f'every mention of business unit "{unit}"')
+        if not node.get("routes"):
+            raise self.src.error(line_of(node), f"{subject} needs routes: they are tried before the corporate "
+                                                "routes; without any, leave the unit's route out")
+        return self.route(node, tree.settings, (tree.name,))
+
+    def whole(self, node: CommentedMap, subject: str, receives: str) -> None:
+        """A tree's top receives all it is given: it cannot match or continue."""
+        for key in ("match", "continue"):
+            if key in node:
+                raise self.src.error(line_of(node, key), f'{subject} cannot have "{key}": it receives {receives}')
 
     def route(self, node: CommentedMap, parent: RouteSettings, parent_path: tuple[str, ...]) -> Route:
         name = self.name(node)

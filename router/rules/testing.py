@@ -10,7 +10,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from router.classify.classifier import Classifier, ForcedLabel, load_model
-from router.classify.labels import LABELS
+from router.classify.labels import LABELS, Classification
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules.config import RoutingConfig
@@ -40,6 +40,7 @@ class CaseResult:
     name: str
     line: int
     problems: list[str] = field(default_factory=list)
+    routed: str = ""  # how the mention was routed, told when the test fails, so nobody has to rerun `explain`
 
 
 @dataclass
@@ -149,6 +150,8 @@ class _Runner:
         ruling = self.config.route(mention, classification, classifier=classifier,
                                    low_confidence=case.get("low_confidence"))
         result.problems.extend(_compare(case["expect"], ruling.decision.as_dict()))
+        if result.problems:
+            result.routed = _routed(classification, "label" in case, ruling.low_confidence, ruling.decision.route)
         return result
 
     def mention(self, node: Any) -> Mention:
@@ -182,6 +185,13 @@ def _compare(expect: CommentedMap, actual: dict) -> list[str]:
         if not same:
             problems.append(f"{key}: expected {_show(wanted)}, got {_show(got)}")
     return problems
+
+
+def _routed(classification: Classification, forced: bool, low_confidence: bool, route: tuple[str, ...]) -> str:
+    how = "forced" if forced else "classified"
+    triage = ", low confidence" if low_confidence else ""
+    return (f"label {classification.label} ({how}), confidence {round(classification.confidence, 4):g}{triage}, "
+            f"route {' > '.join(route)}")
 
 
 def _instant(value: Any) -> datetime | None:

@@ -67,16 +67,36 @@ def walk(route: Route, facts: Facts, trace: list[Visit] | None = None, depth: in
         trace.append(Visit(route, depth, all(ok for _, ok in checks), checks))
     if not route.matches(facts):
         return []
+    found, _ = _walk_children(route, facts, trace, depth + 1)
+    return found or [route]
+
+
+def unit_first(own: Route, tree: Route, facts: Facts, trace: list[Visit] | None = None) -> list[Route]:
+    """A business unit's own routes, tried as if they were the root's first children; the tree when none decides.
+
+    The first of the unit's routes that matches without `continue` decides, and the corporate tree is not tried.
+    When none does, the corporate tree routes the mention, after any `continue` routes of the unit that matched.
+    """
+    if trace is not None:
+        trace.append(Visit(own, 0, True))
+    found, decided = _walk_children(own, facts, trace, 1)
+    if decided:
+        return found
+    return found + (matching(tree, facts) if trace is None else walk(tree, facts, trace))
+
+
+def _walk_children(route: Route, facts: Facts, trace: list[Visit] | None, depth: int) -> tuple[list[Route], bool]:
+    """The children's matching routes in order, and whether one matched without `continue` (and so decided)."""
     found: list[Route] = []
     for index, child in enumerate(route.children):
-        hits = walk(child, facts, trace, depth + 1)
+        hits = walk(child, facts, trace, depth)
         found.extend(hits)
         if hits and not child.cont:
             if trace is not None:
                 later = route.children[index + 1:]
-                trace.extend(Visit(sibling, depth + 1, False, skipped_by=child.name) for sibling in later)
-            break
-    return found or [route]
+                trace.extend(Visit(sibling, depth, False, skipped_by=child.name) for sibling in later)
+            return found, True
+    return found, False
 
 
 def matching(route: Route, facts: Facts) -> list[Route]:

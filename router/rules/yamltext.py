@@ -1,15 +1,41 @@
 """A config file's text parsed with line numbers, and errors that point at a line."""
 
 import difflib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 
 from router.errors import ConfigError
+
+# Configs and tests files are a few kilobytes; the limit keeps a wrong or hostile file from taking minutes to parse.
+MAX_YAML_BYTES = 1024 * 1024
+# Routes nest two levels each (`routes:`, then the route); no config comes near this, a recursion bomb would.
+MAX_YAML_DEPTH = 100
+
+
+class _BoundedComposer(Composer):
+    """Refuses anchors and aliases, and nesting past MAX_YAML_DEPTH, with the line where they start.
+
+    A few lines of nested aliases expand to billions of values ("billion laughs"), and deep nesting
+    exhausts the recursion of whatever walks the tree.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or event.anchor is not None:
+            found = ("*" if isinstance(event, AliasEvent) else "&") + str(event.anchor)
+            raise ComposerError(None, None, f'anchors and aliases are not allowed (found "{found}"): '
+                                            "write each value out", event.start_mark)
+        if self.depth >= MAX_YAML_DEPTH:
+            raise ComposerError(None, None, f"values nest more than {MAX_YAML_DEPTH} levels deep", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 class YamlText:
@@ -23,8 +49,11 @@ class YamlText:
         return ConfigError(f"{self.path}:{line}: {message}")
 
     def parse(self) -> Any:
+        if len(self.data) > MAX_YAML_BYTES:
+            raise _too_big(self.path, len(self.data))
         # The round-trip loader keeps line numbers and never builds Python objects from tags.
         round_trip = YAML(typ="rt")
+        round_trip.Composer = _BoundedComposer
         try:
             text = self.data.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -40,10 +69,20 @@ class YamlText:
 
 
 def read_yaml_text(path: str | Path) -> YamlText:
+    """The one way a config or tests file is read: a file over MAX_YAML_BYTES is refused before it is read whole."""
     try:
-        return YamlText(path, Path(path).read_bytes())
+        with open(path, "rb") as file:
+            data = file.read(MAX_YAML_BYTES + 1)  # not the size from stat: a pipe or a growing file has none
+            if len(data) > MAX_YAML_BYTES:
+                raise _too_big(path, max(os.fstat(file.fileno()).st_size, len(data)))
     except OSError as error:
         raise ConfigError(f"{path}:0: cannot read the file: {error.strerror}") from None
+    return YamlText(path, data)
+
+
+def _too_big(path: str | Path, size: int) -> ConfigError:
+    return ConfigError(f"{path}:0: the file is {size} bytes, over the limit of {MAX_YAML_BYTES} bytes "
+                       f"({MAX_YAML_BYTES // 1024 // 1024} MiB) for a config or tests file")
 
 
 def line_of(node: Any, key: Any = None, default: int = 1) -> int:

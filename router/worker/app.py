@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from router import metrics
 from router.kafka_io import ensure_topics
-from router.rules import ConfigHolder
+from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
 from router.worker.loop import RoutingLoop
 from router.worker.processes import Routing
@@ -35,8 +35,8 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> fa
 
     @app.timer(interval=settings.config_reload_seconds)
     async def reload_config() -> None:
-        if holder.reload_if_changed():
-            await ensure_topics(settings, worker_topics(settings, holder))
+        # Parsed in another thread, and swapped in only once its topics exist.
+        await holder.reload(lambda config: ensure_topics(settings, worker_topics(settings, config)))
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001 - faust's view signature
@@ -56,9 +56,9 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> fa
     return app
 
 
-def worker_topics(settings: Settings, holder: ConfigHolder) -> set[str]:
-    """Every topic the worker reads or writes with the current config."""
-    return holder.current.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic}
+def worker_topics(settings: Settings, config: RoutingConfig) -> set[str]:
+    """Every topic the worker reads or writes with this config."""
+    return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic}
 
 
 def _health(web, healthy: bool, **details):  # noqa: ANN001, ANN202

@@ -12,6 +12,8 @@ import multiprocessing
 import pickle
 import signal
 import time
+import zlib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -49,7 +51,11 @@ class ConfigText:
 
 
 class ProcessRouting:
-    """Hands each batch to an idle routing process; batches are answered in any order, awaited in theirs."""
+    """Splits each batch between the routing processes by record key, so that one thread always meets one process.
+
+    Each process routes its shares in the order they were read: a thread's mentions are routed in order,
+    by the one process that holds the thread's state.
+    """
 
     def __init__(self, settings: Settings, holder: ConfigHolder):
         self._holder = holder
@@ -60,19 +66,14 @@ class ProcessRouting:
         except RouterError:
             self.stop()
             raise
-        self._idle: asyncio.Queue[_Child] | None = None  # made in the event loop, on first use
         self._config: ConfigText | None = None
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
-        if self._idle is None:
-            self._idle = asyncio.Queue()
-            for child in self._children:
-                self._idle.put_nowait(child)
-        child = await self._idle.get()
-        try:
-            return await child.route(list(records), self._config_text(self._holder.current))
-        finally:
-            self._idle.put_nowait(child)
+        """Route a batch across every process at once: each takes the records whose key is its share."""
+        config = self._config_text(self._holder.current)
+        shares = _shares(records, len(self._children))
+        answers = [child.submit(share, config) for child, share in zip(self._children, shares) if share]
+        return RoutedBatch.joined(await asyncio.gather(*answers))
 
     async def watch(self) -> None:
         """Raise as soon as a routing process dies, busy or idle: a worker that cannot route stops."""
@@ -97,10 +98,15 @@ class ProcessRouting:
 
 
 class _Child:
-    """One routing process and the parent's end of its pipe."""
+    """One routing process, the parent's end of its pipe, and the shares sent to it, answered in turn."""
 
     def __init__(self, process: BaseProcess, connection: Connection, number: int):
         self._process, self._connection, self._number = process, connection, number
+        # Shares waiting to be sent; the first is being routed while `_busy`. One at a time: a process that is
+        # not reading would block the loop's write to its pipe.
+        self._queue: deque[tuple[bytes, asyncio.Future[RoutedBatch]]] = deque()
+        self._busy = False
+        self._reading = False
 
     @classmethod
     def start(cls, context: Any, settings: Settings, number: int) -> "_Child":
@@ -119,34 +125,56 @@ class _Child:
         """The model version the process loaded, or the error that stopped it loading."""
         return _answer(self._receive_blocking())
 
-    async def route(self, records: list[Record], config: ConfigText) -> RoutedBatch:
+    def submit(self, records: list[Record], config: ConfigText) -> "asyncio.Future[RoutedBatch]":
+        """The share's routed batch, once the process has routed every share submitted before it."""
         loop = asyncio.get_running_loop()
+        if not self._reading:
+            loop.add_reader(self._connection.fileno(), self._receive)
+            self._reading = True
         answer: asyncio.Future[RoutedBatch] = loop.create_future()
-        descriptor = self._connection.fileno()
-        loop.add_reader(descriptor, self._receive, answer)
-        try:
-            try:  # an idle process reads at once, so the write does not hold the loop for long
-                self._connection.send_bytes(pickle.dumps((records, config), pickle.HIGHEST_PROTOCOL))
-            except OSError:
-                raise self.died() from None
-            return await answer
-        finally:
-            loop.remove_reader(descriptor)
+        self._queue.append((pickle.dumps((records, config), pickle.HIGHEST_PROTOCOL), answer))
+        if not self._busy:
+            self._send_next()
+        return answer
 
     def stop(self) -> None:
+        if self._reading:
+            asyncio.get_event_loop().remove_reader(self._connection.fileno())
         self._connection.close()  # the process reads end-of-file and exits
         self._process.join(STOP_SECONDS)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
 
-    def _receive(self, answer: "asyncio.Future[RoutedBatch]") -> None:
-        if answer.done():
+    def _send_next(self) -> None:
+        self._busy = bool(self._queue)
+        if not self._busy:
             return
+        try:  # the process is waiting for work, so it reads at once and the write does not hold the loop long
+            self._connection.send_bytes(self._queue[0][0])
+        except OSError:
+            self._fail_all(self.died())
+
+    def _receive(self) -> None:
         try:
-            answer.set_result(_answer(self._receive_blocking()))
+            data = self._receive_blocking()
+        except RoutingProcessFailed as error:
+            self._fail_all(error)
+            return
+        _, answer = self._queue.popleft()
+        try:
+            answer.set_result(_answer(data))
         except RouterError as error:
             answer.set_exception(error)
+        self._send_next()
+
+    def _fail_all(self, error: RouterError) -> None:
+        asyncio.get_event_loop().remove_reader(self._connection.fileno())
+        self._reading = self._busy = False
+        while self._queue:
+            _, answer = self._queue.popleft()
+            if not answer.done():
+                answer.set_exception(error)
 
     def _receive_blocking(self) -> bytes:
         try:
@@ -157,6 +185,16 @@ class _Child:
     def died(self) -> RoutingProcessFailed:
         self._process.join(1.0)
         return RoutingProcessFailed(f"routing process {self._number} exited with code {self._process.exitcode}")
+
+
+def _shares(records: Sequence[Record], count: int) -> list[list[Record]]:
+    """The records split by key: a key's records always go to the same share, in their order."""
+    shares: list[list[Record]] = [[] for _ in range(count)]
+    for record in records:
+        # A record without a key belongs to no thread: any share will do.
+        share = zlib.crc32(record.key) if record.key is not None else record.offset
+        shares[share % count].append(record)
+    return shares
 
 
 def _first(died: "asyncio.Future[_Child]", child: "_Child") -> None:

@@ -37,6 +37,11 @@ class Tally:
     def outcomes(self) -> int:
         return sum(self.routed.values()) + sum(self.dead.values())
 
+    def add(self, other: "Tally") -> None:
+        self.routed.update(other.routed)
+        self.dead.update(other.dead)
+        self.produced_at.extend(other.produced_at)
+
 
 @dataclass(frozen=True, slots=True)
 class RoutedBatch:
@@ -44,6 +49,16 @@ class RoutedBatch:
     # constructor once per message.
     messages: list[tuple[str, bytes | None, bytes]]
     tally: Tally
+
+    @classmethod
+    def joined(cls, shares: "Sequence[RoutedBatch]") -> "RoutedBatch":
+        """One batch from its shares: each share's messages keep their order, which is all a thread needs."""
+        if len(shares) == 1:
+            return shares[0]
+        tally = Tally()
+        for share in shares:
+            tally.add(share.tally)
+        return cls([message for share in shares for message in share.messages], tally)
 
 
 def route_records(records: Sequence[Record], router: Router, settings: Settings) -> RoutedBatch:

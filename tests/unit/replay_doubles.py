@@ -33,6 +33,7 @@ class KeywordClassifier:
 
 
 # A small hub-and-spoke config that routes each label to its own department, for replay tests.
+# Its hub sees crises only, so that what reaches the hub tells triage and crises apart.
 ROUTING_YAML = """\
 org_model: hub_and_spoke
 confidence_threshold: 0.5
@@ -45,6 +46,8 @@ departments:
   legal: q.legal
 topics:
   hub: q.hub
+hub:
+  sees: [crisis]
 route:
   name: root
   owner: marketing

@@ -75,9 +75,41 @@ def test_check_config_tree(capsys, configs):
     assert main(["check-config", "--tree", str(configs / "ok.yaml")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2:] == [
+        "organisation:",
+        "  unassigned: q.none",
+        "routes:",
         "root  -> owner=unassigned priority=normal",
         '└── sales  [label = "sales_lead"]  -> owner=sales priority=normal',
     ]
+
+
+def test_check_config_tree_shows_the_dandelion_units_their_accounts_and_routes(capsys):
+    assert main(["check-config", "--tree", str(REPO / "config" / "examples" / "dandelion.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    organisation = lines[lines.index("organisation:") + 1:lines.index("routes:")]
+    assert organisation[0] == "  corporate hub: laurentides.corporate-hub (every crisis; triage of mentions without a unit)"
+    golf = organisation[organisation.index("  business unit golf: hub laurentides.golf.hub (its triage and crises)"):]
+    assert golf[1:5] == [
+        "    accounts: twitter GolfLaurentides, tripadvisor 7770456",
+        "    spokes: customer_service laurentides.golf.pro-shop, sales laurentides.golf.tee-times "
+        "(other departments: the corporate queues)",
+        "    routes, tried before the corporate routes:",
+        "      golf  -> owner=marketing priority=normal",
+    ]
+    assert golf[5].startswith("      ├── golf-tee-times  [")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("hub_and_spoke", ["  hub: juice.social-hub   sees: all (beside the spokes; triage: the hub alone)"]),
+    ("honeycomb", ["  shared stream: acme.social-all-hands (every employee may answer)",
+                   "  policy: reserved labels pr_crisis; reserved departments legal "
+                   "(these and crises: their departments only, never the shared stream)"]),
+    ("centralized", ["  central: airline.social-team"]),
+])
+def test_check_config_tree_shows_the_organisation_layer(capsys, name, expected):
+    assert main(["check-config", "--tree", str(REPO / "config" / "examples" / f"{name}.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[lines.index("organisation:") + 1:lines.index("routes:")] == expected
 
 
 def test_check_config_test_runs_the_tests_file_beside_the_config(capsys, configs):
@@ -97,7 +129,30 @@ def test_failing_tests_say_which_and_why(capsys, configs):
     assert capsys.readouterr().out.splitlines() == [
         f"{configs / 'ok.yaml'}: FAILED: 1 of 2 tests failed in {tests}",
         f'  {tests}:6: test "the rest is unassigned": queues: expected [q.sales], got [q.none]',
+        f'  {tests}:6: test "the rest is unassigned": routed with label other (forced), confidence 1, route root',
     ]
+
+
+def test_a_failing_test_shows_the_classified_label_confidence_and_route(capsys, configs, monkeypatch):
+    monkeypatch.setattr("router.classify.model.Classifier.load", classmethod(lambda cls, directory=None: FakeClassifier()))
+    tests = configs / "ok.tests.yaml"
+    tests.write_text(MINIMAL_TESTS.replace("    label: sales_lead\n", "").replace("expect: {owner: sales,",
+                                                                                     "expect: {owner: legal,"))
+    assert main(["check-config", "--test", str(configs / "ok.yaml")]) == 1
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f'  {tests}:2: test "a lead goes to sales": owner: expected legal, got sales',
+        f'  {tests}:2: test "a lead goes to sales": routed with label sales_lead (classified), confidence 0.9, '
+        "route root > sales",
+    ]
+
+
+def test_a_failing_test_says_when_the_mention_went_to_triage(capsys, configs):
+    tests = configs / "ok.tests.yaml"
+    tests.write_text(MINIMAL_TESTS.replace("    label: sales_lead\n", "    label: sales_lead\n    confidence: 0.25\n")
+                     .replace("expect: {owner: sales,", "expect: {owner: legal,"))
+    assert main(["check-config", "--test", str(configs / "ok.yaml")]) == 1
+    assert capsys.readouterr().out.splitlines()[2].endswith(
+        "routed with label sales_lead (forced), confidence 0.25, low confidence, route root > sales")
 
 
 def test_a_missing_tests_file_fails_with_test(capsys, configs):

@@ -1,13 +1,16 @@
 """Hot reload: a changed file is picked up, a broken one is refused and counted, the last good one runs on."""
 
+import asyncio
 import os
+import threading
 
 import pytest
 from structlog.testing import capture_logs
 
-from router.errors import ConfigError
+from router.errors import ConfigError, RouterError
 from router.metrics import CONFIG_RELOADS
 from router.rules import ConfigHolder
+from router.rules.config import compile_text
 
 GOOD = """\
 org_model: decentralized
@@ -104,3 +107,71 @@ def test_a_file_swapped_in_by_rename_is_picked_up(config_file, tmp_path):
     write(staged, GOOD.replace("OWNER", "marketing"), 1)  # same size and mtime: only the inode differs
     os.replace(staged, config_file)
     assert holder.reload_if_changed() is True
+
+
+async def test_a_reload_parses_in_another_thread_while_the_event_loop_runs(config_file, monkeypatch):
+    holder = ConfigHolder(config_file)
+    parsing, release = threading.Event(), threading.Event()
+    threads = []
+
+    def slow_compile(text):
+        threads.append(threading.current_thread())
+        parsing.set()
+        # Released by a coroutine of the event loop: were the parse on the loop, nothing would release it.
+        assert release.wait(timeout=30), "the event loop was blocked by the parse"
+        return compile_text(text)
+
+    monkeypatch.setattr("router.rules.reload.compile_text", slow_compile)
+    write(config_file, GOOD.replace("OWNER", "marketing"), 2)
+    reloading = asyncio.create_task(holder.reload(nothing_to_prepare))
+    assert await asyncio.to_thread(parsing.wait, 30)
+    assert holder.current.tree.settings.owner == "sales"  # not swapped while the parse runs
+    release.set()
+    assert await reloading is True
+    assert threads and threads[0] is not threading.main_thread()
+    assert holder.current.tree.settings.owner == "marketing"
+
+
+async def test_a_new_config_is_prepared_before_it_takes_over(config_file):
+    holder = ConfigHolder(config_file)
+    seen = []
+
+    async def create_topics(config):
+        seen.append((config.tree.settings.owner, holder.current.tree.settings.owner))
+
+    write(config_file, GOOD.replace("OWNER", "marketing"), 2)
+    assert await holder.reload(create_topics) is True
+    assert seen == [("marketing", "sales")]  # its topics were made while the old config still ran
+    assert holder.current.tree.settings.owner == "marketing"
+    assert await holder.reload(create_topics) is False and len(seen) == 1  # unchanged: nothing to prepare
+
+
+async def test_a_config_whose_topics_cannot_be_made_is_kept_out_and_tried_again(config_file):
+    holder = ConfigHolder(config_file)
+    good, refused = holder.current, count("refused")
+
+    async def broker_down(config):
+        raise RouterError("cannot create topic q.marketing: Kafka error code 7")
+
+    write(config_file, GOOD.replace("OWNER", "marketing"), 2)
+    with capture_logs() as logs:
+        assert await holder.reload(broker_down) is False
+    assert holder.current is good and count("refused") == refused + 1
+    assert "cannot create topic q.marketing" in logs[0]["reason"] and logs[0]["kept_hash"] == good.hash
+    assert await holder.reload(nothing_to_prepare) is True  # the same file, unchanged, is tried again
+    assert holder.current.tree.settings.owner == "marketing"
+
+
+async def test_a_broken_file_is_refused_by_reload_too(config_file):
+    holder = ConfigHolder(config_file)
+    good = holder.current
+    write(config_file, "tests: &x [*x]\n", 2)
+    with capture_logs() as logs:
+        assert await holder.reload(nothing_to_prepare) is False
+    assert holder.current is good
+    assert logs[0]["reason"] == f'{config_file}:1: invalid YAML: anchors and aliases are not allowed (found "&x"): ' \
+                                "write each value out"
+
+
+async def nothing_to_prepare(config) -> None:
+    return None

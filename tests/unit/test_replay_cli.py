@@ -90,11 +90,24 @@ def test_diff_json(capsys, configs):
 
 def test_fail_on_change_gates_owner_changes(capsys, configs):
     code, out, err = run(capsys, *ARCHIVES, "--config", configs[0], "--against", configs[1], "--fail-on-change", "1")
-    assert code == 1 and "change owner, more than the 1 % allowed" in err
+    assert code == 1 and "19 of 79 mentions (24.05%) change" in err
+    assert "(owner 7, queues 7, priority 12), more than the 1 % allowed" in err
     code, _, err = run(capsys, *ARCHIVES, "--config", configs[0], "--against", configs[1], "--fail-on-change", "50")
     assert code == 0 and err == ""
     code, _, _ = run(capsys, *ARCHIVES, "--config", configs[0], "--against", configs[0], "--fail-on-change", "0")
     assert code == 0
+
+
+def test_the_same_rules_under_another_org_model_fail_the_gate(capsys, configs, tmp_path):
+    central = tmp_path / "central.yaml"
+    centralized = ROUTING_YAML.replace("hub_and_spoke", "centralized").replace("hub: q.hub", "central: q.central")
+    central.write_text(centralized.replace("hub:\n  sees: [crisis]\n", ""))
+    code, out, err = run(capsys, *ARCHIVES, "--config", configs[0], "--against", str(central), "--json",
+                         "--fail-on-change", "5")
+    diff = json.loads(out)
+    # Every mention now reaches the central team instead of its department: nobody's owner changed, yet all moved.
+    assert diff["by_dimension"] == {"owner": 0, "queues": diff["compared"], "priority": 0}
+    assert diff["changed_share"] == 1.0 and code == 1 and "more than the 5 % allowed" in err
 
 
 def test_model_diff_alone(capsys, configs):

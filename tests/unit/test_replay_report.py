@@ -11,7 +11,7 @@ from router.replay.progress import Progress
 from router.replay.summary import Summary
 
 EXAMPLE = {"mention_id": "m-<1>", "source": "twitter", "created_at": "2026-12-01T10:00:00+00:00",
-           "text": "<script>alert(1)</script> | pipe", "changed": ["owner"],
+           "text": "<script>alert(1)</script> | pipe &amp;", "changed": ["owner"],
            "before": {"label": "complaint", "confidence": 0.9, "low_confidence": False, "owner": "customer_service",
                       "queues": ["q.cs"], "priority": "normal", "route": "root/complaint"},
            "after": {"label": "complaint", "confidence": 0.9, "low_confidence": False, "owner": "marketing",
@@ -30,8 +30,8 @@ def summary(**overrides) -> dict:
 
 def diff() -> dict:
     return {"read": 12, "records": 11, "routed": 10, "dead_lettered": 2, "compared": 10, "changed": 4,
-            "changed_share": 0.4, "owner_changed": 3, "owner_changed_share": 0.3, "queues_changed": 3,
-            "priority_changed": 1, "label_changed": 0, "owner_moves": {"customer_service -> marketing": 3},
+            "changed_share": 0.4, "by_dimension": {"owner": 3, "queues": 3, "priority": 1},
+            "label_changed": 0, "owner_moves": {"customer_service -> marketing": 3},
             "by_queue_delta": {"q.cs": -3, "q.marketing": 3},
             "load": {"q.cs": {"before": 3, "after": 0, "delta": -3},
                      "q.marketing": {"before": 0, "after": 3, "delta": 3}},
@@ -61,7 +61,9 @@ def test_diff_reports_escape_mention_text():
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "q.cs: 3" in html and "<b>4 (40.0%)</b>changed" in html
     markdown = report.diff_markdown(diff(), {})
-    assert "| q.marketing | 0 | 3 | +3 |" in markdown and "\\| pipe" in markdown
+    assert "<script" not in markdown and "| &lt;script>alert(1)&lt;/script> \\| pipe &amp;amp; |" in markdown
+    assert "| m-&lt;1> |" in markdown
+    assert "| q.marketing | 0 | 3 | +3 |" in markdown and "| queues changed | 3 (30.0%) |" in markdown
     assert "| customer_service -> marketing | 3 | 30.0% |" in markdown
 
 

@@ -49,7 +49,7 @@ ACCOUNTS = ["ChateauLaurentides", "@golflaurentides", "5550123", "104857600001",
 
 # Words the shipped rules look for, so that generated texts reach deep routes, mixed with any
 # character at all, lone surrogates included (JSON can carry them).
-WORDS = ["refund", "Remboursé", "money back", "charter", "app", "délai", "GDPR", "is down", "malade", "wedding", " "]
+WORDS = ["refund", "Remboursé", "money back", "charter", "app", "délai", "GDPR", "is down", "malade", "wedding", "tee time", "fairway", " "]
 texts = st.lists(
     st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from(WORDS)), max_size=60
 ).map("".join)

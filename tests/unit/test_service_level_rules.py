@@ -151,7 +151,7 @@ def test_local_time_matchers_read_the_company_clock(config, label, created_at, r
 def test_the_tree_shows_the_calendar_and_each_service_level(config):
     lines = render_tree(config)
     assert lines[1] == "calendar: America/Toronto, mon-fri 09:00-17:00; 2 holidays"
-    assert lines[2].endswith("-> owner=marketing priority=normal respond_within=2d")
+    assert lines[lines.index("routes:") + 1].endswith("-> owner=marketing priority=normal respond_within=2d")
     assert any("after-hours-sales  [label = sales_lead, business_hours = false]" in line for line in lines)
     assert any("night-owls  [hour = 22-6, weekday = mon-fri]" in line for line in lines)
     assert any(line.endswith("respond_within=4h") and "complaint-weekend" in line for line in lines)

@@ -1,12 +1,13 @@
 """What every organisation model shares: department queues, its own topics, and how it is found by name."""
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ruamel.yaml.comments import CommentedMap
 
 from router.mentions.model import Mention
+from router.rules.tree import Route
 from router.rules.yamltext import YamlText
 
 UNASSIGNED = "unassigned"
@@ -25,11 +26,17 @@ class Delivery:
     low_confidence: bool
     label: str
     unit: str | None
+    priority: str
 
 
 @dataclass(frozen=True)
 class OrgModel:
-    """Turns an owner into topics; one instance per loaded config, immutable."""
+    """Turns an owner into topics; one instance per loaded config, immutable.
+
+    A model is one subclass in its own module of this package: it sets `name` and `topic_keys` and implements
+    `deliver`. The rest is optional: its own config `section` (`parse_section`), business units (`unit_of`,
+    `unit_names`, `unit_route_nodes`), and what `check-config --tree` shows of it (`outline`).
+    """
 
     name: ClassVar[str]
     topic_keys: ClassVar[tuple[str, ...]]  # the topics the model needs under `topics:`, and nothing else
@@ -40,6 +47,8 @@ class OrgModel:
 
     queues: dict[str, str | None]  # department -> its queue (None where queues are optional)
     own_topics: dict[str, str]  # topic key (one of topic_keys) -> topic
+    # A business unit's own routes, tried before the corporate tree for its mentions (the schema compiles them).
+    unit_routes: Mapping[str, Route] = field(default_factory=dict, kw_only=True)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -51,9 +60,18 @@ class OrgModel:
         """The model's own fields from its config section, checked; none by default."""
         return {}
 
+    @classmethod
+    def unit_route_nodes(cls, doc: CommentedMap) -> dict[str, tuple[Any, int]]:
+        """Each unit's own `route:` node in the (checked) config, with its line, for the schema to compile."""
+        return {}
+
     def unit_of(self, mention: Mention) -> str | None:
         """The business unit the rules see."""
         return mention.business_unit
+
+    def own_routes(self, unit: str | None) -> Route | None:
+        """The unit's own routes, tried before the corporate tree, if it has some."""
+        return self.unit_routes.get(unit) if unit else None
 
     def unit_names(self) -> tuple[str, ...] | None:
         """The declared business units, when a model declares them (matchers check against them)."""
@@ -66,6 +84,10 @@ class OrgModel:
     def topics(self) -> set[str]:
         """Every topic this model may deliver to."""
         return {q for q in self.queues.values() if q} | set(self.own_topics.values())
+
+    def outline(self, render_routes: Callable[[Route], list[str]]) -> list[str]:
+        """The organisation layer for `check-config --tree`, one fact a line; by default the model's own topics."""
+        return [f"{key}: {topic}" for key, topic in self.own_topics.items()]
 
     def spokes(self, d: Delivery, unit_queues: Mapping[str, str] = _NO_QUEUES) -> list[str]:
         """The owner's and the copies' queues; what no rule owns goes to `unassigned`."""

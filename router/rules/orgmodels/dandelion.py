@@ -1,6 +1,6 @@
 """Dandelion (multiple hub and spoke): each business unit runs its own hub and spokes, a corporate hub above."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,9 +9,10 @@ from ruamel.yaml.comments import CommentedMap
 from router.mentions.model import SOURCES, Mention
 from router.rules.names import check_name, expect_topic
 from router.rules.orgmodels.base import Delivery, OrgModel, base_tags
+from router.rules.tree import Route
 from router.rules.yamltext import YamlText, check_keys, expect_mapping, expect_strings, line_of, require_keys
 
-UNIT_KEYS = ("hub", "accounts", "departments")
+UNIT_KEYS = ("hub", "accounts", "departments", "route")
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Unit:
     name: str
     hub: str
     queues: dict[str, str]
+    accounts: tuple[tuple[str, str], ...] = ()  # (source, account) as the config writes them
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,14 @@ class Dandelion(OrgModel):
             check_keys(src, spec, f'business unit "{name}"', UNIT_KEYS)
             require_keys(src, spec, f'business unit "{name}"', ("hub",))
             hub = expect_topic(src, spec["hub"], line_of(spec, "hub"))
-            units[name] = Unit(name, hub, _unit_queues(src, spec, name, departments))
-            _unit_accounts(src, spec, name, accounts)
+            listed = _unit_accounts(src, spec, name, accounts)
+            units[name] = Unit(name, hub, _unit_queues(src, spec, name, departments), listed)
         return {"units": units, "accounts": {key: unit for key, (unit, _) in accounts.items()}}
+
+    @classmethod
+    def unit_route_nodes(cls, doc: CommentedMap) -> dict[str, tuple[Any, int]]:
+        units = doc["business_units"]
+        return {name: (spec["route"], line_of(spec, "route")) for name, spec in units.items() if "route" in spec}
 
     def unit_of(self, mention: Mention) -> str | None:
         """From the account, page or location addressed, else the mention's own field if it names a unit."""
@@ -67,10 +74,11 @@ class Dandelion(OrgModel):
         unit = self.units.get(d.unit) if d.unit else None
         if unit is not None:
             tags.append(f"unit:{unit.name}")
-        if d.crisis:
-            return [*self.spokes(d, unit.queues if unit else {}), self.own_topics["corporate_hub"]], tags
+        corporate = self.own_topics["corporate_hub"]
+        if d.crisis:  # a label pr_crisis or an escalation: the unit's hub coordinates it, the corporate hub watches
+            return [*self.spokes(d, unit.queues if unit else {}), *([unit.hub] if unit else []), corporate], tags
         if d.low_confidence:
-            return [unit.hub if unit else self.own_topics["corporate_hub"]], tags
+            return [unit.hub if unit else corporate], tags
         return self.spokes(d, unit.queues if unit else {}), tags
 
     def topics(self) -> set[str]:
@@ -78,6 +86,20 @@ class Dandelion(OrgModel):
         for unit in self.units.values():
             found |= {unit.hub, *unit.queues.values()}
         return found
+
+    def outline(self, render_routes: Callable[[Route], list[str]]) -> list[str]:
+        lines = [f"corporate hub: {self.own_topics['corporate_hub']} (every crisis; triage of mentions without a unit)"]
+        for unit in self.units.values():
+            lines.append(f"business unit {unit.name}: hub {unit.hub} (its triage and crises)")
+            accounts = ", ".join(f"{source} {account}" for source, account in unit.accounts)
+            lines.append(f"  accounts: {accounts or '-'}")
+            spokes = ", ".join(f"{name} {queue}" for name, queue in unit.queues.items())
+            lines.append(f"  spokes: {spokes or '-'} (other departments: the corporate queues)")
+            own = self.own_routes(unit.name)
+            if own is not None:
+                lines.append("  routes, tried before the corporate routes:")
+                lines += ["    " + line for line in render_routes(own)]
+        return lines
 
 
 def account_key(account: str) -> str:
@@ -99,9 +121,11 @@ def _unit_queues(src: YamlText, spec: CommentedMap, unit: str, departments: Mapp
     return queues
 
 
-def _unit_accounts(src: YamlText, spec: CommentedMap, unit: str, seen: dict[tuple[str, str], tuple[str, int]]) -> None:
+def _unit_accounts(src: YamlText, spec: CommentedMap, unit: str,
+                   seen: dict[tuple[str, str], tuple[str, int]]) -> tuple[tuple[str, str], ...]:
     if "accounts" not in spec:
-        return
+        return ()
+    found: list[tuple[str, str]] = []
     node = expect_mapping(src, spec["accounts"], line_of(spec, "accounts"), f'business unit "{unit}" accounts')
     check_keys(src, node, f'business unit "{unit}" accounts', SOURCES)
     for source, listed in node.items():
@@ -112,3 +136,5 @@ def _unit_accounts(src: YamlText, spec: CommentedMap, unit: str, seen: dict[tupl
                 raise src.error(line, f'{source} account "{account}" already belongs to business unit "{owner}" '
                                       f"(line {first})")
             seen[key] = (unit, line)
+            found.append((source, account))
+    return tuple(found)

@@ -1,6 +1,6 @@
 """Honeycomb (holistic): every employee may answer from a shared stream, under a social media policy."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +8,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from router.classify.labels import CRISIS_LABEL, LABELS
 from router.rules.orgmodels.base import Delivery, OrgModel, base_tags
+from router.rules.tree import Route
 from router.rules.yamltext import YamlText, check_keys, expect_mapping, expect_strings, line_of
 
 POLICY_KEYS = ("reserved_labels", "reserved_departments")
@@ -56,3 +57,10 @@ class Honeycomb(OrgModel):
             tags.append("reserved")
             return spokes, tags
         return [*spokes, self.own_topics["shared_stream"]], tags
+
+    def outline(self, render_routes: Callable[[Route], list[str]]) -> list[str]:
+        labels = ", ".join(sorted(self.reserved_labels)) or "-"
+        departments = ", ".join(sorted(self.reserved_departments)) or "-"
+        return [f"shared stream: {self.own_topics['shared_stream']} (every employee may answer)",
+                f"policy: reserved labels {labels}; reserved departments {departments} "
+                "(these and crises: their departments only, never the shared stream)"]
