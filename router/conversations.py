@@ -92,7 +92,7 @@ class Conversations:
         try:
             name, claim = _claim_key(key), _parse_claim(value)
         except ValueError as error:
-            return Folded((), f"claim refused: {error}")
+            return Folded((), str(error))
         held = self._by_key.get(name) or Conversation()
         if held.claim is not None and held.claim.at > claim.at:
             return Folded(())

@@ -30,7 +30,7 @@ from router.rules.yamltext import (
 )
 
 TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "thread_owner", "incident", "expect")
-EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route")
+EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route", "due_by")
 TEST_INCIDENT = "inc-test"
 # Canonical test mentions may leave out what routing never looks at.
 DEFAULT_CREATED_AT = "2024-01-01T00:00:00+00:00"
@@ -111,6 +111,10 @@ def _check_case(src: YamlText, case: CommentedMap, name: str) -> None:
     for key in ("queues", "copies", "tags", "route"):
         if key in expect:
             expect_strings(src, expect[key], line_of(expect, key), f"expect.{key}")
+    due_by = expect.get("due_by")
+    if due_by is not None and _instant(due_by) is None:
+        raise src.error(line_of(expect, "due_by"), f"{subject}: expect.due_by must be null or a date and time with "
+                                                   f"its zone, such as 2026-11-20T19:00:00Z; got {describe(due_by)}")
     if "label" in case and case["label"] not in LABELS:
         raise src.error(line_of(case, "label"), f"{subject} forces unknown label {describe(case['label'])} "
                                                 f"(known: {', '.join(LABELS)})")
@@ -191,6 +195,8 @@ def _compare(expect: CommentedMap, actual: dict) -> list[str]:
             same = sorted(wanted) == sorted(got)
         elif key == "route":
             same = list(wanted) == list(got)
+        elif key == "due_by":
+            same = (None if wanted is None else _instant(wanted)) == (None if got is None else _instant(got))
         else:
             same = wanted == got
         if not same:
@@ -205,10 +211,22 @@ def _routed(classification: Classification, forced: bool, low_confidence: bool, 
             f"route {' > '.join(route)}")
 
 
+def _instant(value: Any) -> datetime | None:
+    """A due_by as YAML gives it (a timestamp, or a string) or as a decision writes it; None if not one with a zone."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+
 def _show(value: Any) -> str:
     if isinstance(value, (list, tuple, CommentedSeq)):
         return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "null" if value is None else str(value)
 
 
 def _plain(node: Any) -> Any:

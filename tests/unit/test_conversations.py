@@ -101,16 +101,16 @@ def test_a_bad_claim_is_refused_with_a_reason_and_changes_nothing(key, value):
     before = list(state.entries())
     folded = state.fold_claim(key, value)
     assert folded.entries == ()
-    assert folded.problem is not None and folded.problem.startswith("claim refused: ")
+    assert folded.problem
     assert list(state.entries()) == before
 
 
 def test_a_bad_claim_says_what_is_wrong():
     state = Conversations()
     assert state.fold_claim(b"t-1", claim(at="2026-12-01T10:00:00")).problem == (
-        "claim refused: at: Input should have timezone info")
+        "at: Input should have timezone info")
     assert state.fold_claim(None, claim()).problem == (
-        "claim refused: no key: a claim is keyed by the claim_key of the record it claims")
+        "no key: a claim is keyed by the claim_key of the record it claims")
 
 
 # --- the changelog -----------------------------------------------------------------------------

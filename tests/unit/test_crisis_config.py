@@ -129,7 +129,8 @@ def section_with(old: str, new: str) -> str:
     (section_with("  scopes:\n    brand: {min_count: 10, ratio: 4}\n    topic: {min_count: 12, ratio: 5, terms: true}\n",
                   "  scopes: {}\n"), "16: crisis scopes is empty: give at least one of brand, unit, topic"),
     (section_with('facebook: ["1001"]', 'facebook: ["1001"], myspace: ["x"]'),
-     '20: brand "hotel" accounts has unknown key "myspace" (expected one of: twitter, tripadvisor, facebook)'),
+     '20: brand "hotel" accounts has unknown key "myspace" (expected one of: twitter, tripadvisor, facebook, '
+     'linkedin)'),
     (section_with('    hotel: {twitter: ["@Hotel"], facebook: ["1001"]}\n',
                   '    hotel: {twitter: ["@Hotel"]}\n    spa: {twitter: [hotel]}\n'),
      '21: twitter account "hotel" already belongs to brand "hotel" (line 20)'),

@@ -57,8 +57,8 @@ def test_routing_object_says_why(router, mention_bytes):
     assert routing["routed_at"] == NOW.isoformat()
     assert routing["low_confidence"] is (routed.classification.confidence < router.threshold)
     assert list(routing) == ["label", "confidence", "scores", "low_confidence", "owner", "queues", "priority", "copies",
-                             "tags", "route", "config_hash", "model_version", "routed_at", "thread_owner", "claim_key",
-                             "claimed_by", "claimed_at", "incident_id"]
+                             "tags", "route", "due_by", "config_hash", "model_version", "routed_at", "thread_owner",
+                             "claim_key", "claimed_by", "claimed_at", "incident_id"]
     assert (routing["thread_owner"], routing["claim_key"], routing["claimed_by"]) == (False, "m-1", None)
     assert routing["incident_id"] is None  # no incident: the default config's detector is not given here
     assert routed.routing.confidence == routing["confidence"] and routed.routing.decision == routed.decision

@@ -61,5 +61,6 @@ def unsticky(tmp_path) -> Path:
     """The shipped config with threads turned off at the root."""
     text = (REPO / "config" / "router.yaml").read_text()
     path = tmp_path / "unsticky.yaml"
-    path.write_text(text.replace("  priority: normal\n  routes:", "  priority: normal\n  sticky: false\n  routes:"))
+    assert "\n  name: root\n" in text
+    path.write_text(text.replace("\n  name: root\n", "\n  name: root\n  sticky: false\n"))
     return path
