@@ -161,3 +161,11 @@ def test_signals_read_the_brand_unit_and_topics_in_the_configs_order():
     # Hashtags first, then the longest words in the order written; accounts and links name no topic.
     assert signal.scopes == ("brand:chateau", "topic:#boycott", "topic:chateau", "topic:legionella")
     assert signal.terms == ("#boycott", "chateau", "legionella") and signal.counted and not signal.influential
+
+
+def test_an_escalated_incident_mention_is_due_around_the_clock_like_a_crisis():
+    friday_evening = mention(created_at="2026-11-20T20:00:00Z")  # Friday 15:00 in Quebec, two business hours left
+    plain = CONFIG.route(friday_evening, COMPLAINT, classifier=CLASSIFIER).decision
+    crisis = CONFIG.route(friday_evening, COMPLAINT, classifier=CLASSIFIER, incident=INCIDENT).decision
+    assert plain.due_by.isoformat() == "2026-11-23T16:00:00+00:00"  # Monday 11:00 in Quebec
+    assert crisis.due_by.isoformat() == "2026-11-21T00:00:00+00:00"  # four hours later, on a Friday night
