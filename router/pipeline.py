@@ -71,6 +71,8 @@ class Routing:
             "confidence": self.confidence,
             "scores": {label: round(score, 4) for label, score in classification.scores.items()},
             "low_confidence": self.low_confidence,
+            "low_confidence_reason": classification.low_confidence_reason(self.low_confidence),
+            "lang": classification.lang,
             **self.decision.as_dict(),
             "config_hash": self.config_hash,
             "model_version": self.model_version,
@@ -148,8 +150,8 @@ def route_batch(records: Sequence[Record], router: Router, now: datetime | None)
     decoded = [_decode(record) for record in records]
     try:
         # One classifier call per batch: vectorising many texts at once is what makes it fast.
-        texts = [mention.text for mentions in decoded if isinstance(mentions, list) for mention in mentions]
-        classifications = iter(router.classifier.classify(texts))
+        mentions = [mention for found in decoded if isinstance(found, list) for mention in found]
+        classifications = iter(router.classifier.classify([m.text for m in mentions], [m.lang for m in mentions]))
         return _route_records(records, decoded, classifications, router, now)
     except Exception:  # noqa: BLE001 - find the record that raised; route the others alone
         return [outcome for record, mentions in zip(records, decoded)
@@ -177,7 +179,7 @@ def _route_alone(record: Record, mentions: "list[Mention] | DeadLettered", route
     if isinstance(mentions, DeadLettered):
         return [mentions]
     try:
-        classifications = iter(router.classifier.classify([mention.text for mention in mentions]))
+        classifications = iter(router.classifier.classify([m.text for m in mentions], [m.lang for m in mentions]))
         return _route_records([record], [mentions], classifications, router, now)
     except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
         return [_failed(record, DeadLetterKind.ROUTING_FAILED, error)]

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         raw = sys.stdin.buffer.read() if args.mention == "-" else Path(args.mention).read_bytes()
         mentions = decode_record(raw)
         classifier = _classifier(args)
-        classifications = classifier.classify([m.text for m in mentions])
+        classifications = classifier.classify([m.text for m in mentions], [m.lang for m in mentions])
         explanations = [config.route(mention, classification, classifier=classifier, trace=[])
                         for mention, classification in zip(mentions, classifications)]
         threshold = config.threshold(classifier)
@@ -40,9 +40,15 @@ def run(args: argparse.Namespace) -> int:
     for index, (mention, explanation) in enumerate(zip(mentions, explanations)):
         if index:
             print()
-        print(f"mention {mention.id} ({mention.source}{', lang ' + mention.lang if mention.lang else ''})")
+        print(f"mention {mention.id} ({mention.source}{_lang(mention.lang, explanation.classification.lang)})")
         print("\n".join(render_explanation(config, explanation, threshold)))
     return 0
+
+
+def _lang(given: str | None, found: str | None) -> str:
+    if given:
+        return f", lang {given}"
+    return f", lang {found} (detected)" if found else ""
 
 
 def _classifier(args: argparse.Namespace) -> Classifier:

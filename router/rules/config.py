@@ -104,8 +104,8 @@ class RoutingConfig:
         only then. A rule test may force `low_confidence`. With a `trace`, every route visited is recorded in
         it and the whole explanation is returned.
         """
-        if low_confidence is None:
-            low_confidence = classification.confidence < self.threshold(classifier)
+        if low_confidence is None:  # a doubted label (unknown language, no text) is a guess at any confidence
+            low_confidence = classification.doubt is not None or classification.confidence < self.threshold(classifier)
         if trace is not None:
             return self._route(mention, classification, low_confidence, trace)
         return Ruling(self.decide(mention, classification, low_confidence=low_confidence), low_confidence)

@@ -142,7 +142,7 @@ class _Runner:
             result.problems.append(f"the mention is not valid: {error}")
             return result
         classifier = self.classifier(case)
-        classification = classifier.classify([mention.text])[0]
+        classification = classifier.classify([mention.text], [mention.lang])[0]
         ruling = self.config.route(mention, classification, classifier=classifier,
                                    low_confidence=case.get("low_confidence"))
         result.problems.extend(_compare(case["expect"], ruling.decision.as_dict()))

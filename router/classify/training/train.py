@@ -15,6 +15,9 @@ from router.errors import ModelError
 HOLDOUT = 0.2
 TARGET_PRECISION = 0.9  # accuracy wanted above the abstention threshold on held-out data
 THRESHOLD_RANGE = (0.5, 0.8)
+# A language with fewer training examples than this is not one the model is said to know: its mentions are
+# flagged unsupported_language and triaged.
+MIN_LANGUAGE_EXAMPLES = 100
 
 
 def _check(data: Labelled) -> None:
@@ -89,6 +92,7 @@ def train(data: Labelled, out: Path, sources: list[str] | None = None) -> dict:
     manifest = {
         "version": f"mention-clf-{today:%Y.%m.%d}-{digest[:8]}",
         "labels": [str(c) for c in pipeline.classes_],
+        "languages": data.languages(MIN_LANGUAGE_EXAMPLES),
         "threshold": threshold,
         "versions": artifact.versions(),
         "training_data": {"sha256": digest, "n": len(data), "per_label": data.counts(), "files": sources or []},
