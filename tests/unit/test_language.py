@@ -7,7 +7,14 @@ import pytest
 
 from router.classify.classifier import ForcedLabel
 from router.classify.labels import Classification
-from router.classify.language import TOO_SHORT, UNSUPPORTED_LANGUAGE, assess, detect, primary, too_short
+from router.classify.language import (
+    TOO_SHORT,
+    UNSUPPORTED_LANGUAGE,
+    assess,
+    detect,
+    primary,
+    too_short,
+)
 from router.classify.model import Classifier, default_model_dir
 from router.classify.training.corpus import Labelled, read_labelled
 
@@ -61,6 +68,10 @@ def test_assess_prefers_the_platform_language_and_detects_only_without_one():
     assert assess(spanish, None, None) == ("es", None)  # a model that names no languages is trusted in any
     assert assess("lol same", None, EN_FR) == (None, None)  # unknown is not unsupported
     assert assess("", "fr", EN_FR) == ("fr", TOO_SHORT)
+    # Handles and links are not the author's words: they neither make a language nor count towards one.
+    assert assess("@TMobileHelp DM sent", None, EN_FR) == (None, None)
+    assert assess("@ATTCares done!", None, EN_FR) == (None, None)
+    assert assess("Awful @AmericanAir.", None, EN_FR) == (None, None)
 
 
 @pytest.fixture(scope="module")
