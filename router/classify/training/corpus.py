@@ -14,12 +14,16 @@ from router.mentions import decode_record
 
 @dataclass(frozen=True)
 class Labelled:
-    """Texts, their gold labels, training weights and languages (None where a record gives none), in file order."""
+    """Texts, their gold labels, training weights, languages and batches (None where a record gives none).
+
+    A `batch` names the examples written together; calibration holds each batch out whole.
+    """
 
     texts: list[str]
     labels: list[str]
     weights: list[float] | None = None
     langs: list[str | None] | None = None
+    groups: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -56,7 +60,7 @@ def _text_of(record: dict, line: bytes) -> tuple[str, str | None]:
 
 def read_labelled(paths: list[str | Path]) -> Labelled:
     """Every record of every file; a malformed record or an unknown label stops with file and line."""
-    texts, labels, weights, langs = [], [], [], []
+    texts, labels, weights, langs, groups = [], [], [], [], []
     for path in paths:
         with open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
@@ -80,7 +84,8 @@ def read_labelled(paths: list[str | Path]) -> Labelled:
                 langs.append(lang)
                 labels.append(label)
                 weights.append(_weight_of(record, where))
-    return Labelled(texts, labels, weights, langs)
+                groups.append(None if record.get("batch") is None else f"{path}:{record['batch']}")
+    return Labelled(texts, labels, weights, langs, groups)
 
 
 def _weight_of(record: dict, where: str) -> float:
