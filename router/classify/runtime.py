@@ -2,7 +2,8 @@
 
 Importing scikit-learn costs each process about 100 MB and its estimators check their
 inputs on every call; the arithmetic of the shipped pipeline is a few numpy lines:
-n-gram counts, sublinear TF-IDF normalised per block, a linear model, temperature scaling.
+n-gram counts, sublinear TF-IDF normalised per block, sentiment lexicon scores, a linear model,
+temperature scaling.
 The arrays are saved beside the skops file as a .npz that loads without pickle.
 """
 
@@ -14,13 +15,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from router.classify import lexicon
 from router.classify.ngrams import count_matrix, lookup_table
 from router.classify.text import normalize
 from router.errors import ModelError
 
 RUNTIME_FILE = "runtime.npz"
 MANIFEST_FILE = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: blocks may be sentiment lexicons; format 1 files (n-gram blocks only) still load
+READABLE_FORMATS = (1, 2)
+LEXICON = "lexicon"
 
 
 @dataclass(frozen=True)
@@ -51,20 +55,34 @@ class NgramBlock:
         rows.data /= np.repeat(norms, lengths)
         return rows
 
+    features = tfidf
+
+
+@dataclass(frozen=True)
+class LexiconBlock:
+    """Sentiment lexicon scores: sorted word hashes and their valences."""
+
+    vocabulary: np.ndarray
+    valences: np.ndarray
+    kind: str = LEXICON
+
+    def features(self, texts: list[str]) -> sp.csr_matrix:
+        return lexicon.scores(texts, self.vocabulary, self.valences)
+
 
 @dataclass(frozen=True)
 class LinearModel:
     """Probabilities of each label: softmax(temperature * (features @ coef.T + intercept))."""
 
     labels: tuple[str, ...]
-    blocks: tuple[NgramBlock, ...]
+    blocks: tuple[NgramBlock | LexiconBlock, ...]
     coef: np.ndarray  # labels x features, the blocks' columns side by side
     intercept: np.ndarray
     temperature: float  # 1.0 for an uncalibrated model
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         normalised = [normalize(text) for text in texts]
-        features = sp.hstack([block.tfidf(normalised) for block in self.blocks], format="csr")
+        features = sp.hstack([block.features(normalised) for block in self.blocks], format="csr")
         logits = self.temperature * (features @ self.coef.T + self.intercept)
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
@@ -88,9 +106,12 @@ def save(model: LinearModel, directory: Path) -> None:
                               "intercept": model.intercept, "temperature": model.temperature,
                               "blocks": len(model.blocks)}
     for index, block in enumerate(model.blocks):
-        arrays |= {f"block{index}_kind": block.kind, f"block{index}_ngram_range": np.array(block.ngram_range),
-                   f"block{index}_vocabulary": block.vocabulary, f"block{index}_table_bits": block.table_bits,
-                   f"block{index}_idf": block.idf}
+        arrays |= {f"block{index}_kind": block.kind, f"block{index}_vocabulary": block.vocabulary}
+        if isinstance(block, LexiconBlock):
+            arrays[f"block{index}_valences"] = block.valences
+        else:
+            arrays |= {f"block{index}_ngram_range": np.array(block.ngram_range),
+                       f"block{index}_table_bits": block.table_bits, f"block{index}_idf": block.idf}
     with open(directory / RUNTIME_FILE, "wb") as out:
         np.savez_compressed(out, **arrays)
 
@@ -102,8 +123,9 @@ def load(directory: Path) -> LinearModel:
         raise ModelError(f"no model at {directory}: {RUNTIME_FILE} is missing (save the model again with this version)")
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            if int(arrays["format"]) != FORMAT:
-                raise ModelError(f"model {path} has format {int(arrays['format'])}; this version reads {FORMAT}")
+            if int(arrays["format"]) not in READABLE_FORMATS:
+                raise ModelError(f"model {path} has format {int(arrays['format'])}; this version reads "
+                                 f"{' and '.join(map(str, READABLE_FORMATS))}")
             blocks = tuple(_block(arrays, index) for index in range(int(arrays["blocks"])))
             return LinearModel(tuple(str(label) for label in arrays["labels"]), blocks, arrays["coef"],
                                arrays["intercept"], float(arrays["temperature"]))
@@ -113,7 +135,9 @@ def load(directory: Path) -> LinearModel:
         raise ModelError(f"cannot load model {path}: {type(error).__name__}: {error}") from None
 
 
-def _block(arrays: Any, index: int) -> NgramBlock:
+def _block(arrays: Any, index: int) -> NgramBlock | LexiconBlock:
+    if str(arrays[f"block{index}_kind"]) == LEXICON:
+        return LexiconBlock(arrays[f"block{index}_vocabulary"], arrays[f"block{index}_valences"])
     low, high = (int(size) for size in arrays[f"block{index}_ngram_range"])
     return NgramBlock(str(arrays[f"block{index}_kind"]), (low, high), arrays[f"block{index}_vocabulary"],
                       int(arrays[f"block{index}_table_bits"]), arrays[f"block{index}_idf"])

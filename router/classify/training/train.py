@@ -1,6 +1,7 @@
 """Fit the pipeline on labelled data, measure it on a held-out split, and write the artifact."""
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ from sklearn.model_selection import train_test_split
 from router.classify import artifact
 from router.classify.training import calibration
 from router.classify.training.corpus import Labelled
-from router.classify.training.estimator import RANDOM_STATE, build_estimator
+from router.classify.training.estimator import PIPELINE, RANDOM_STATE, build_estimator
 from router.classify.training.metrics import score
 from router.errors import ModelError
 
@@ -99,9 +100,12 @@ def train(data: Labelled, out: Path, sources: list[str] | None = None) -> dict:
     if held_out_temperature is not None:
         calibration.set_temperature(pipeline, held_out_temperature)
     digest = data.sha256()
+    # The same data through another pipeline is another model: the version names both.
+    model_digest = hashlib.sha256(f"{PIPELINE}\n{digest}".encode()).hexdigest()
     today = dt.datetime.now(dt.timezone.utc).date()
     manifest = {
-        "version": f"mention-clf-{today:%Y.%m.%d}-{digest[:8]}",
+        "version": f"mention-clf-{today:%Y.%m.%d}-{model_digest[:8]}",
+        "pipeline": PIPELINE,
         "labels": [str(c) for c in pipeline.classes_],
         "languages": data.languages(MIN_LANGUAGE_EXAMPLES),
         "threshold": threshold,
