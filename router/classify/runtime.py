@@ -16,10 +16,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from router.classify import lexicon
-from router.classify.ngrams import count_matrix, lookup_table
+from router.classify.ngrams import count_matrix, lookup_table, words
 from router.classify.text import normalize
 from router.errors import ModelError
 
+# What ngrams.words() gives: the document index and the hash of every word of a batch.
+Words = tuple[np.ndarray, np.ndarray]
 RUNTIME_FILE = "runtime.npz"
 MANIFEST_FILE = "manifest.json"
 FORMAT = 2  # 2: blocks may be sentiment lexicons; format 1 files (n-gram blocks only) still load
@@ -41,9 +43,9 @@ class NgramBlock:
     def __post_init__(self) -> None:
         object.__setattr__(self, "table", lookup_table(self.vocabulary, self.table_bits))
 
-    def tfidf(self, texts: list[str]) -> sp.csr_matrix:
+    def tfidf(self, texts: list[str], found: Words | None = None) -> sp.csr_matrix:
         """Sublinear TF-IDF rows of unit length, as scikit-learn's TfidfTransformer(sublinear_tf=True) gives."""
-        rows = count_matrix(texts, self.kind, self.ngram_range, self.vocabulary, self.table, self.table_bits)
+        rows = count_matrix(texts, self.kind, self.ngram_range, self.vocabulary, self.table, self.table_bits, found)
         np.log(rows.data, out=rows.data)
         rows.data += 1.0
         rows.data *= self.idf[rows.indices]
@@ -66,8 +68,8 @@ class LexiconBlock:
     valences: np.ndarray
     kind: str = LEXICON
 
-    def features(self, texts: list[str]) -> sp.csr_matrix:
-        return lexicon.scores(texts, self.vocabulary, self.valences)
+    def features(self, texts: list[str], found: Words | None = None) -> sp.csr_matrix:
+        return lexicon.scores(texts, self.vocabulary, self.valences, found)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,9 @@ class LinearModel:
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         normalised = [normalize(text) for text in texts]
-        features = sp.hstack([block.features(normalised) for block in self.blocks], format="csr")
+        # The words are split and hashed once for the word n-grams and the lexicon scores.
+        found = words(normalised) if any(block.kind != "char" for block in self.blocks) else None
+        features = sp.hstack([block.features(normalised, found) for block in self.blocks], format="csr")
         logits = self.temperature * (features @ self.coef.T + self.intercept)
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
