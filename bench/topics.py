@@ -12,9 +12,10 @@ from router.settings import Settings
 
 
 def phase_settings(phase: str, config: Path, data_dir: Path, web_port: int) -> Settings:
-    """Settings for one process under test: a group and input, decision and dead-letter topics of its own."""
+    """Settings for one process under test: a group and topics of its own."""
     return Settings(app_id=phase, input_topic=f"{phase}.mentions", decisions_topic=f"{phase}.decisions",
-                    dead_letter_topic=f"{phase}.dead-letter", config_path=config, data_dir=data_dir,
+                    dead_letter_topic=f"{phase}.dead-letter", threads_topic=f"{phase}.threads",
+                    claims_topic=f"{phase}.claims", config_path=config, data_dir=data_dir,
                     web_port=web_port, log_format="json")
 
 

@@ -19,6 +19,7 @@ class DeadLetterKind(StrEnum):
     DECODING_FAILED = "decoding failed"
     ROUTING_FAILED = "routing failed"
     OUTPUT_TOO_LARGE = "output too large"
+    INVALID_CLAIM = "invalid claim"
 
 
 class InvalidMention(RouterError):

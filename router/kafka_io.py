@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from dataclasses import dataclass
 from ssl import SSLContext
 
@@ -44,23 +44,46 @@ def ssl_context(settings: Settings) -> SSLContext:
     )
 
 
-async def ensure_topics(settings: Settings, names: Iterable[str]) -> dict[str, list[int]]:
-    """Create the topics that are missing; returns every topic's partitions."""
+async def ensure_topics(settings: Settings, names: Iterable[str], *, partitions: int | None = None,
+                        compacted: bool = False) -> dict[str, list[int]]:
+    """Create the topics that are missing (compacted: the last record of each key is kept); returns their partitions."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         wanted = sorted(set(names))
         missing = sorted(set(wanted) - set(await admin.list_topics()))
         if missing:
-            new = [NewTopic(name, settings.topic_partitions, settings.topic_replication_factor) for name in missing]
+            configs = {"cleanup.policy": "compact"} if compacted else {}
+            new = [NewTopic(name, partitions or settings.topic_partitions, settings.topic_replication_factor,
+                            topic_configs=configs) for name in missing]
             response = await admin.create_topics(new)
             for topic, code, *_ in response.topic_errors:
                 if code not in (0, _TOPIC_ALREADY_EXISTS):
                     raise RouterError(f"cannot create topic {topic}: Kafka error code {code}")
-        described = await admin.describe_topics(wanted)
-        return {item["topic"]: sorted(p["partition"] for p in item["partitions"]) for item in described}
+        return await _partitions(admin, wanted)
     finally:
         await admin.close()
+
+
+async def _partitions(admin: AIOKafkaAdminClient, topics: list[str], wait: float = 10.0) -> dict[str, list[int]]:
+    """Each topic's partitions, once the broker describes them all: a topic just created may show none yet."""
+    deadline = time.monotonic() + wait
+    while True:
+        described = await admin.describe_topics(topics)
+        found = {item["topic"]: sorted(p["partition"] for p in item["partitions"]) for item in described}
+        if all(found.get(topic) for topic in topics) or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.1)
+
+
+async def ensure_copartitioned(settings: Settings, source: str, topics: Iterable[str], *, compacted: bool) -> None:
+    """Topics with as many partitions as `source`: a key's records and state live in partitions of one number."""
+    count = len((await ensure_topics(settings, [source]))[source])
+    found = await ensure_topics(settings, topics, partitions=count, compacted=compacted)
+    for topic, partitions in found.items():
+        if len(partitions) != count:
+            raise RouterError(f"topic {topic} has {len(partitions)} partitions and {source} {count}: "
+                              f"they must have as many, so that a thread's state lives beside its mentions")
 
 
 async def publish(settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]],
@@ -125,3 +148,24 @@ class Collector:
             for messages in batches.values():
                 received += [Received(m.topic, m.partition, m.offset, m.key, m.value) for m in messages]
         return received
+
+
+async def read_to_end(settings: Settings, partitions: Collection[TopicPartition], *, isolation_level: str,
+                      chunk: int = 10_000) -> AsyncIterator[list[tuple[bytes | None, bytes | None]]]:
+    """The (key, value) of every record in the partitions, from the first to the end they had when asked."""
+    if not partitions:
+        return
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False, isolation_level=isolation_level)
+    await consumer.start()
+    try:
+        consumer.assign(list(partitions))
+        await consumer.seek_to_beginning(*partitions)
+        # Under read_committed the end is the last stable offset: what committed transactions wrote.
+        ends = await consumer.end_offsets(list(partitions))
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            fetched = await consumer.getmany(timeout_ms=1000, max_records=chunk)
+            records = [(m.key, m.value) for messages in fetched.values() for m in messages]
+            if records:
+                yield records
+    finally:
+        await consumer.stop()

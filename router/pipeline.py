@@ -16,6 +16,7 @@ import orjson
 
 from router.classify.classifier import Classifier
 from router.classify.labels import Classification
+from router.conversations import Claim, Conversation, Conversations, Entry
 from router.errors import DeadLetterKind, InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules import Decision, RoutingConfig
@@ -57,6 +58,8 @@ class Routing:
     config_hash: str
     model_version: str
     routed_at: datetime
+    claim_key: str = ""  # what `routing.claims` records are keyed by: the thread's id, else the mention's
+    claim: Claim | None = None  # the conversation's latest claim when the mention was routed
 
     @property
     def confidence(self) -> float:
@@ -77,6 +80,10 @@ class Routing:
             "config_hash": self.config_hash,
             "model_version": self.model_version,
             "routed_at": self.routed_at.isoformat(),
+            "thread_owner": self.decision.thread_owner,
+            "claim_key": self.claim_key,
+            "claimed_by": self.claim.claimed_by if self.claim else None,
+            "claimed_at": self.claim.at.isoformat() if self.claim else None,
         }
 
 
@@ -84,14 +91,15 @@ class Routed:
     """A mention with the decision made for it; read-only.
 
     `routing`, the why that travels with the mention, and its document are built on first use: a replay that
-    only counts outcomes never pays for them.
+    only counts outcomes never pays for them. `changes` are the conversation changelog entries its decision made.
     """
 
-    __slots__ = ("record", "mention", "classification", "low_confidence", "decision", "router", "now", "_routing",
-                 "_document")
+    __slots__ = ("record", "mention", "classification", "low_confidence", "decision", "router", "now", "conversation",
+                 "changes", "_routing", "_document")
 
     def __init__(self, record: Record, mention: Mention, classification: Classification, low_confidence: bool,
-                 decision: Decision, router: Router, now: datetime | None) -> None:
+                 decision: Decision, router: Router, now: datetime | None, conversation: Conversation | None = None,
+                 changes: tuple[Entry, ...] = ()) -> None:
         self.record = record
         self.mention = mention
         self.classification = classification
@@ -99,6 +107,8 @@ class Routed:
         self.decision = decision
         self.router = router
         self.now = now  # when the batch was routed; None routes at event time
+        self.conversation = conversation  # what the state held for its claim key when it was routed
+        self.changes = changes
         self._routing: Routing | None = None
         self._document: dict | None = None
 
@@ -107,7 +117,8 @@ class Routed:
         if self._routing is None:
             router = self.router
             self._routing = Routing(self.classification, self.low_confidence, self.decision, router.config.hash,
-                                    router.classifier.version, self.now or self.mention.created_at)
+                                    router.classifier.version, self.now or self.mention.created_at,
+                                    self.mention.partition_key, self.conversation.claim if self.conversation else None)
         return self._routing
 
     def routing_document(self) -> dict:
@@ -140,49 +151,98 @@ class Message(NamedTuple):
     value: bytes
 
 
-def route_batch(records: Sequence[Record], router: Router, now: datetime | None) -> list[Outcome]:
+# Per record: the classifications of its mentions, in order, or the dead letter it became.
+Classified = list[Classification] | DeadLettered
+
+
+def route_batch(records: Sequence[Record], router: Router, now: datetime | None,
+                conversations: Conversations | None = None) -> list[Outcome]:
     """Decode, classify and route a batch; one outcome per mention or per undecodable record.
 
     `now` is when the batch is routed; None means event time, each mention's own `created_at`,
     which is how a replay routes the past as it happened. A record whose routing raises is
-    dead-lettered with the error, so that one poison record never holds back the others.
+    dead-lettered with the error, so that one poison record never holds back the others. With
+    `conversations`, mentions are routed one after the other against it and update it (see `decide_batch`).
     """
-    decoded = [_decode(record) for record in records]
+    decoded = decode_batch(records)
+    return decide_batch(records, decoded, classify_batch(records, decoded, router.classifier), router, now,
+                        conversations)
+
+
+def decode_batch(records: Sequence[Record]) -> "list[list[Mention] | DeadLettered]":
+    """Each record's mentions, or the dead letter it became."""
+    return [_decode(record) for record in records]
+
+
+def classify_batch(records: Sequence[Record], decoded: "list[list[Mention] | DeadLettered]",
+                   classifier: Classifier) -> list[Classified]:
+    """Each record's classifications; one classifier call for the batch, or one per record if that call raises."""
     try:
         # One classifier call per batch: vectorising many texts at once is what makes it fast.
-        mentions = [mention for found in decoded if isinstance(found, list) for mention in found]
-        classifications = iter(router.classifier.classify([m.text for m in mentions], [m.lang for m in mentions]))
-        return _route_records(records, decoded, classifications, router, now)
-    except Exception:  # noqa: BLE001 - find the record that raised; route the others alone
-        return [outcome for record, mentions in zip(records, decoded)
-                for outcome in _route_alone(record, mentions, router, now)]
+        batch = [mention for found in decoded if isinstance(found, list) for mention in found]
+        classifications = iter(classifier.classify([m.text for m in batch], [m.lang for m in batch]))
+        return [mentions if isinstance(mentions, DeadLettered) else _take(classifications, len(mentions))
+                for mentions in decoded]
+    except Exception:  # noqa: BLE001 - find the record that raised; classify the others alone
+        return [_classify_alone(record, mentions, classifier) for record, mentions in zip(records, decoded)]
 
 
-def _route_records(records: Sequence[Record], decoded: "list[list[Mention] | DeadLettered]",
-                   classifications: Iterator[Classification], router: Router, now: datetime | None) -> list[Outcome]:
-    """The outcomes of decoded records in order, each mention taking the next classification."""
-    route, classifier = router.config.route, router.classifier
+def decide_batch(records: Sequence[Record], decoded: "list[list[Mention] | DeadLettered]",
+                 classified: list[Classified], router: Router, now: datetime | None,
+                 conversations: Conversations | None = None) -> list[Outcome]:
+    """The outcomes of classified records in order; a record whose routing raises is dead-lettered alone.
+
+    With `conversations`, each mention is routed against what it holds for the mention's claim key (a
+    reply keeps its thread's owner) and the owner a thread takes from its first routed mention is
+    recorded in it, in input order: the same records in the same order make the same decisions.
+    """
     outcomes: list[Outcome] = []
-    for record, mentions in zip(records, decoded):
+    for record, mentions, classifications in zip(records, decoded, classified):
         if isinstance(mentions, DeadLettered):
             outcomes.append(mentions)
-            continue
-        for mention in mentions:
-            classification = next(classifications)
-            decision, low_confidence = route(mention, classification, classifier=classifier)
-            outcomes.append(Routed(record, mention, classification, low_confidence, decision, router, now))
+        elif isinstance(classifications, DeadLettered):
+            outcomes.append(classifications)
+        else:
+            try:
+                outcomes += _decide_record(record, mentions, classifications, router, now, conversations)
+            except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
+                outcomes.append(_failed(record, DeadLetterKind.ROUTING_FAILED, error))
     return outcomes
 
 
-def _route_alone(record: Record, mentions: "list[Mention] | DeadLettered", router: Router,
-                 now: datetime | None) -> list[Outcome]:
+def _decide_record(record: Record, mentions: list[Mention], classifications: list[Classification], router: Router,
+                   now: datetime | None, conversations: Conversations | None) -> list[Outcome]:
+    route, classifier = router.config.route, router.classifier
+    outcomes: list[Outcome] = []
+    for mention, classification in zip(mentions, classifications):  # in order: a comment may reply to the one before
+        held = conversations.lookup(mention.partition_key) if conversations is not None else None
+        decision, low_confidence = route(mention, classification, classifier=classifier, thread=held)
+        changes = remember(conversations, mention, decision) if conversations is not None else ()
+        outcomes.append(Routed(record, mention, classification, low_confidence, decision, router, now, held, changes))
+    return outcomes
+
+
+def remember(conversations: Conversations, mention: Mention, decision: Decision) -> tuple[Entry, ...]:
+    """A thread without an owner takes its first routed mention's; the changelog entries this made, if any."""
+    if mention.thread_id is None or not decision.seeds_thread:
+        return ()
+    return conversations.record(mention.partition_key, mention.id, decision.owner)
+
+
+def _take(classifications: Iterator[Classification], count: int) -> list[Classification]:
+    taken = [classification for _, classification in zip(range(count), classifications)]
+    if len(taken) < count:
+        raise ValueError("the classifier gave fewer classifications than it was given texts")
+    return taken
+
+
+def _classify_alone(record: Record, mentions: "list[Mention] | DeadLettered", classifier: Classifier) -> Classified:
     if isinstance(mentions, DeadLettered):
-        return [mentions]
+        return mentions
     try:
-        classifications = iter(router.classifier.classify([m.text for m in mentions], [m.lang for m in mentions]))
-        return _route_records([record], [mentions], classifications, router, now)
+        return _take(iter(classifier.classify([m.text for m in mentions], [m.lang for m in mentions])), len(mentions))
     except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
-        return [_failed(record, DeadLetterKind.ROUTING_FAILED, error)]
+        return _failed(record, DeadLetterKind.ROUTING_FAILED, error)
 
 
 def _decode(record: Record) -> list[Mention] | DeadLettered:
@@ -198,16 +258,21 @@ def _failed(record: Record, kind: DeadLetterKind, error: Exception) -> DeadLette
     return DeadLettered(record, f"{kind}: {type(error).__name__}: {error}"[:1000], kind)
 
 
-def messages_for(outcome: Outcome, *, decisions_topic: str, dead_letter_topic: str) -> list[Message]:
-    """The records an outcome produces: queue copies plus the decision, or one dead letter."""
+def messages_for(outcome: Outcome, *, decisions_topic: str, dead_letter_topic: str,
+                 changelog_topic: str | None = None) -> list[Message]:
+    """The records an outcome produces: queue copies plus the decision, or one dead letter.
+
+    With `changelog_topic`, the conversation changelog entries its decision made follow the decision.
+    """
     if isinstance(outcome, DeadLettered):
         # The standard library writes the rare dead letter: orjson reserves several times a long string's size.
         return [Message(dead_letter_topic, outcome.record.key, _json_dumps(dead_letter_document(outcome)))]
     key = outcome.mention.partition_key.encode()
     delivered = delivered_value(outcome)
     decision = _dumps(decision_document(outcome))
+    changes = [Message(changelog_topic, entry.key, entry.value) for entry in outcome.changes] if changelog_topic else []
     return [Message(queue, key, delivered) for queue in outcome.decision.queues] + [
-        Message(decisions_topic, key, decision)
+        Message(decisions_topic, key, decision), *changes
     ]
 
 

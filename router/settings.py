@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     input_topic: str = "mentions"
     dead_letter_topic: str = "mentions.dead-letter"
     decisions_topic: str = "routing.decisions"
+    # Each conversation's owner and latest claim by claim key, compacted, partitioned as the input topic.
+    threads_topic: str = "routing.threads"
+    # Claims written by inbox tools, keyed by the claim key of the record they claim.
+    claims_topic: str = "routing.claims"
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 

@@ -6,10 +6,12 @@ from functools import cache, partial
 from pathlib import Path
 
 from router.classify.classifier import Classifier, ForcedLabel, load_model
-from router.classify.labels import LABELS
+from router.classify.labels import LABELS, Classification
+from router.conversations import Conversations
 from router.errors import RouterError
-from router.mentions import decode_record
-from router.rules import load_config
+from router.mentions import Mention, decode_record
+from router.pipeline import remember
+from router.rules import Explanation, RoutingConfig, load_config
 from router.rules.render import render_explanation
 
 NAME = "explain"
@@ -22,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="classifier model directory (default: the shipped model)")
     parser.add_argument("--label", choices=LABELS, help="force the label instead of running the classifier")
     parser.add_argument("--confidence", type=float, default=1.0, help="confidence of a forced label (default 1.0)")
+    parser.add_argument("--thread-owner", metavar="DEPARTMENT",
+                        help="route as a reply in a thread that DEPARTMENT already owns (mentions with a thread_id)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,8 +35,7 @@ def run(args: argparse.Namespace) -> int:
         mentions = decode_record(raw)
         classifier = _classifier(args)
         classifications = classifier.classify([m.text for m in mentions], [m.lang for m in mentions])
-        explanations = [config.route(mention, classification, classifier=classifier, trace=[])
-                        for mention, classification in zip(mentions, classifications)]
+        explanations = _explain(config, mentions, classifications, classifier, args.thread_owner)
         threshold = config.threshold(classifier)
     except (RouterError, OSError) as error:
         print(f"explain: {error}", file=sys.stderr)
@@ -49,6 +52,21 @@ def _lang(given: str | None, found: str | None) -> str:
     if given:
         return f", lang {given}"
     return f", lang {found} (detected)" if found else ""
+
+
+def _explain(config: RoutingConfig, mentions: list[Mention], classifications: list[Classification],
+             classifier: Classifier, thread_owner: str | None) -> list[Explanation]:
+    """Each mention as the worker routes it after the ones before it: comments of one thread keep its owner."""
+    conversations = Conversations()
+    explanations = []
+    for mention, classification in zip(mentions, classifications):
+        if thread_owner and mention.thread_id:
+            conversations.record(mention.partition_key, None, thread_owner)
+        held = conversations.lookup(mention.partition_key)
+        explanation = config.route(mention, classification, classifier=classifier, trace=[], thread=held)
+        remember(conversations, mention, explanation.decision)
+        explanations.append(explanation)
+    return explanations
 
 
 def _classifier(args: argparse.Namespace) -> Classifier:

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaConnectionError, KafkaError
     from mode import Worker
 
-    from router.kafka_io import ensure_topics
+    from router.kafka_io import ensure_copartitioned, ensure_topics
     from router.worker.app import create_app, worker_topics
     from router.worker.processes import make_routing
 
@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
         routing = make_routing(settings, holder)
         # Before faust joins the group: a source topic missing at that moment is left unassigned.
         asyncio.run(ensure_topics(settings, worker_topics(settings, holder.current)))
+        # The changelog keeps each thread's last state; claims come and go like mentions (keyless ones too).
+        asyncio.run(ensure_copartitioned(settings, settings.input_topic, [settings.threads_topic], compacted=True))
+        asyncio.run(ensure_copartitioned(settings, settings.input_topic, [settings.claims_topic], compacted=False))
     except KafkaConnectionError as error:
         # aiokafka's bootstrap error says only that no server would do: ask them why (a wrong password, an
         # untrusted certificate, nothing listening), so that the line an operator reads names the cause.

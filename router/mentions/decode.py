@@ -125,13 +125,13 @@ def _validate(fields: dict) -> Mention:
         # The validator itself: model_validate's own checks of its arguments cost a third as much again.
         return Mention.__pydantic_validator__.validate_python(fields)
     except ValidationError as error:
-        raise InvalidMention.because(Kind.INVALID_MENTION, _describe(error)) from None
+        raise InvalidMention.because(Kind.INVALID_MENTION, describe_errors(error)) from None
 
 
-def _describe(error: ValidationError) -> str:
-    """One short line per problem, e.g. `created_at: Field required`."""
+def describe_errors(error: ValidationError, whole: str = "mention") -> str:
+    """One short line per problem, e.g. `created_at: Field required`; `whole` names a problem of the whole."""
     parts = []
     for problem in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(step) for step in problem["loc"]) or "mention"
+        where = ".".join(str(step) for step in problem["loc"]) or whole
         parts.append(f"{where}: {problem['msg']}")
     return "; ".join(parts)

@@ -4,7 +4,7 @@ from typing import Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Source = Literal["twitter", "tripadvisor", "facebook"]
+Source = Literal["twitter", "tripadvisor", "facebook", "linkedin"]
 SOURCES: tuple[str, ...] = get_args(Source)
 
 

@@ -1,6 +1,6 @@
 """Normalise each platform's native payload into canonical mention dicts."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from router.errors import DeadLetterKind as Kind
@@ -19,6 +19,8 @@ def normalise(payload: Payload) -> list[Payload]:
         return _from_facebook_webhook(payload)
     if _is_tripadvisor_review(payload):
         return [_from_tripadvisor_review(payload)]
+    if _is_linkedin_comment(payload):
+        return [_from_linkedin_comment(payload)]
     return [payload]
 
 
@@ -32,6 +34,10 @@ def _is_facebook_webhook(payload: Payload) -> bool:
 
 def _is_tripadvisor_review(payload: Payload) -> bool:
     return "location_id" in payload and "published_date" in payload and "source" not in payload
+
+
+def _is_linkedin_comment(payload: Payload) -> bool:
+    return "actor" in payload and "object" in payload and "message" in payload and "source" not in payload
 
 
 def _from_x_tweet(payload: Payload) -> Payload:
@@ -91,7 +97,11 @@ def _from_facebook_comment(page_id: Any, value: Payload) -> Payload:
 
 
 def _from_tripadvisor_review(payload: Payload) -> Payload:
-    """Content API review: the title leads the text, as readers see it."""
+    """Content API review: the title leads the text, as readers see it.
+
+    A review has no thread: the location it reviews is its account, not a conversation, and reviews of one
+    place must not inherit each other's owner.
+    """
     user = _dict(payload.get("user"))
     title, body = payload.get("title"), payload.get("text")
     text = f"{title}\n{body}" if isinstance(title, str) and isinstance(body, str) and title else body
@@ -104,18 +114,57 @@ def _from_tripadvisor_review(payload: Payload) -> Payload:
             "lang": payload.get("lang"),
             "account": _as_str(payload.get("location_id")),
             "rating": payload.get("rating"),
-            "thread_id": _as_str(payload.get("location_id")),
             "url": payload.get("url"),
             "author": _drop_none({"handle": user.get("username")}),
         }
     )
 
 
-def _unix_to_rfc3339(value: Any) -> Any:
-    """Graph API webhooks send Unix seconds; anything else is left for validation to judge."""
+def _from_linkedin_comment(payload: Payload) -> Payload:
+    """Community Management API comment: `actor` wrote `message.text` on the post `object` at `created.time`.
+
+    LinkedIn nests replies one level deep: a reply's `parentComment` is the comment that opened its thread,
+    so a comment and its replies share one thread. The post alone would lump together every member who
+    commented on it (each candidate under a job post).
+    """
+    urn = next((payload[key] for key in ("commentUrn", "$URN", "id") if payload.get(key) is not None), None)
+    parent, post = payload.get("parentComment"), payload.get("object")
+    return _drop_none(
+        {
+            "id": _as_str(urn),
+            "source": "linkedin",
+            "text": _dict(payload.get("message")).get("text"),
+            "created_at": _epoch_millis(_dict(payload.get("created")).get("time")),
+            "thread_id": _as_str(urn if parent is None else parent),
+            "url": f"https://www.linkedin.com/feed/update/{post}/" if _is_post_urn(post) else None,
+            "author": _drop_none({"id": payload.get("actor")}),
+        }
+    )
+
+
+def _is_post_urn(value: Any) -> bool:
+    """A post URN fit to put in a link: a known kind and a numeric id, nothing a link could be bent with."""
+    if not isinstance(value, str):
+        return False
+    kind, _, number = value.removeprefix("urn:li:").partition(":")
+    return (value.startswith("urn:li:") and kind in ("activity", "share", "ugcPost")
+            and number.isascii() and number.isdigit())
+
+
+def _epoch_millis(value: Any) -> Any:
+    """LinkedIn gives times as epoch milliseconds, and only so: any other value cannot be read with certainty."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return _unix_to_rfc3339(value, per_second=1000)
+    raise InvalidMention.because(Kind.INVALID_MENTION, "created_at: created.time must be epoch milliseconds")
+
+
+def _unix_to_rfc3339(value: Any, per_second: int = 1) -> Any:
+    """Graph API webhooks send Unix seconds (LinkedIn milliseconds); anything else is left for validation to judge."""
     if isinstance(value, int) and not isinstance(value, bool):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+            seconds, fraction = divmod(value, per_second)
+            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            return (moment + timedelta(microseconds=fraction * 1_000_000 // per_second)).isoformat()
         except (OverflowError, OSError, ValueError):
             # Not handed on as a number: pydantic would read a large one as milliseconds, another date.
             raise InvalidMention.because(Kind.INVALID_MENTION, "created_at: Unix time out of range") from None

@@ -1,9 +1,21 @@
-"""Replay records through the worker's own `route_batch`, in batches, at event time."""
+"""Replay records through the worker's own pipeline, in batches, at event time, threads included."""
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 
-from router.pipeline import Outcome, Record, Router, route_batch
+from router.conversations import Conversations, Entry
+from router.pipeline import (
+    Classified,
+    Outcome,
+    Record,
+    Routed,
+    Router,
+    classify_batch,
+    decide_batch,
+    decode_batch,
+    route_batch,
+)
 
 BATCH_SIZE = 1000
 
@@ -15,26 +27,84 @@ def batches(records: Iterable[Record], size: int = BATCH_SIZE) -> Iterator[list[
         yield batch
 
 
-def replay(records: Iterable[Record], router: Router, batch_size: int = BATCH_SIZE) -> Iterator[Outcome]:
+def replay(records: Iterable[Record], router: Router, batch_size: int = BATCH_SIZE,
+           conversations: Conversations | None = None) -> Iterator[Outcome]:
     """One outcome per mention or undecodable record, in archive order."""
-    for outcomes in replay_batches(records, router, batch_size):
+    for outcomes in replay_batches(records, router, batch_size, conversations):
         yield from outcomes
 
 
-def replay_batches(records: Iterable[Record], router: Router,
-                   batch_size: int = BATCH_SIZE) -> Iterator[list[Outcome]]:
+def replay_batches(records: Iterable[Record], router: Router, batch_size: int = BATCH_SIZE,
+                   conversations: Conversations | None = None) -> Iterator[list[Outcome]]:
     """The outcomes of `replay`, a batch at a time.
 
     `now=None` makes each decision's `routed_at` the mention's own `created_at`: the past replays as
-    it happened, and the output does not depend on when the replay runs.
+    it happened, and the output does not depend on when the replay runs. With `conversations`, replies
+    keep their thread's owner as in the worker, the archive's order being the order of arrival.
     """
     for batch in batches(records, batch_size):
-        yield route_batch(batch, router, None)
+        yield route_batch(batch, router, None, conversations)
 
 
-def replay_pairs(records: Iterable[Record], before: Router, after: Router,
-                 batch_size: int = BATCH_SIZE) -> Iterator[tuple[Outcome, Outcome]]:
-    """The same records through two routers, outcome by outcome, reading the archive once."""
+def replay_pairs(records: Iterable[Record], before: Router, after: Router, batch_size: int = BATCH_SIZE,
+                 conversations: tuple[Conversations, Conversations] | None = None) -> Iterator[tuple[Outcome, Outcome]]:
+    """The same records through two routers, outcome by outcome, reading the archive once; each its own threads."""
+    old, new = conversations or (None, None)
     for batch in batches(records, batch_size):
         # Decoding does not depend on the router, so both lists line up one to one.
-        yield from zip(route_batch(batch, before, None), route_batch(batch, after, None), strict=True)
+        yield from zip(route_batch(batch, before, None, old), route_batch(batch, after, None, new), strict=True)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A chunk classified, and what routing it alone, as if it opened the archive, said of its threads.
+
+    A chunk routed in parallel with the ones before it does not know the owners their threads took;
+    this is what `ThreadsSoFar` needs to tell it, before `finish` routes it for good.
+    """
+
+    classified: list[Classified]  # per record, batch by batch as one process classifies them
+    keys: tuple[str, ...]  # the claim key of every mention in the chunk
+    seeds: tuple[Entry, ...]  # the owners threads took in the chunk
+
+
+def prepare(records: list[Record], router: Router, batch_size: int = BATCH_SIZE) -> Prepared:
+    """Classify a chunk and route it alone; the first half of routing it in parallel with other chunks."""
+    alone = Conversations()
+    classified: list[Classified] = []
+    keys: dict[str, None] = {}
+    for batch in batches(records, batch_size):
+        decoded = decode_batch(batch)
+        batch_classified = classify_batch(batch, decoded, router.classifier)
+        for outcome in decide_batch(batch, decoded, batch_classified, router, None, alone):
+            if isinstance(outcome, Routed):
+                keys[outcome.mention.partition_key] = None
+        classified += batch_classified
+    return Prepared(classified, tuple(keys), tuple(alone.entries()))
+
+
+def finish(records: list[Record], router: Router, prepared: Prepared, known: Iterable[Entry]) -> list[Outcome]:
+    """The chunk's outcomes, routed against the thread owners `known` from earlier chunks, as `replay` routes them."""
+    conversations = Conversations()
+    for entry in known:
+        conversations.restore(*entry)
+    return decide_batch(records, decode_batch(records), prepared.classified, router, None, conversations)
+
+
+class ThreadsSoFar:
+    """The owners threads took in the chunks prepared so far, in archive order: what each next chunk must know.
+
+    A thread keeps the owner of its first routed mention, and which mention that is does not depend on
+    any owner: the first chunk to seed a thread seeds it for the whole archive.
+    """
+
+    def __init__(self) -> None:
+        self._owners = Conversations()
+
+    def known_to(self, prepared: Prepared) -> list[Entry]:
+        """The entries of the chunk's keys seeded before it; then the chunk's own seeds count for the next ones."""
+        known = [entry for entry in map(self._owners.entry, prepared.keys) if entry is not None]
+        for entry in prepared.seeds:
+            if self._owners.lookup(entry.key.decode()) is None:
+                self._owners.restore(*entry)
+        return known

@@ -1,7 +1,10 @@
 """Replay in parts: archives cut into chunks of whole batches, routed here or by worker processes, merged in order.
 
 A chunk is routed by the same code whichever process runs it, and parts come back in input order, so
-`--jobs N` writes the same lines in the same order, and counts the same summary, as `--jobs 1`.
+`--jobs N` writes the same lines in the same order, and counts the same summary, as `--jobs 1`. A reply
+keeps its thread's owner even when the thread began in an earlier chunk: with several processes each
+chunk is first classified and routed alone (`prepare`), then, once the owners the chunks before it gave
+their threads are known, routed for good (`finish`).
 """
 
 import gc
@@ -16,9 +19,10 @@ from typing import Any, Generic, Protocol, TypeVar
 from threadpoolctl import threadpool_limits
 
 from router.classify.classifier import load_model
-from router.pipeline import Record, Router
+from router.conversations import Conversations, Entry
+from router.pipeline import Outcome, Record, Router
 from router.replay.diff import Diff
-from router.replay.engine import batches, replay_batches, replay_pairs
+from router.replay.engine import Prepared, ThreadsSoFar, batches, finish, prepare, replay_batches, replay_pairs
 from router.replay.output import OutputDir, line, outcome_line
 from router.replay.progress import Progress
 from router.replay.summary import Summary
@@ -57,20 +61,36 @@ class Summarise:
     """A chunk's summary and, when writing, its decisions and dead letters."""
 
     streams = ("decisions", "dead-letters")
+    lanes = 1
 
     def __init__(self, spec: RouterSpec, batch_size: int, write: bool, router: Router | None = None) -> None:
         self.spec, self.batch_size, self.write = spec, batch_size, write
         self._router = router
+        self._conversations = Conversations()  # the threads of the chunks routed here so far
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_router": None}  # a worker loads its own; a loaded model does not travel
+        # A worker loads its own router (a loaded model does not travel) and routes threads as `finish` says.
+        return {**self.__dict__, "_router": None, "_conversations": Conversations()}
 
     def __call__(self, records: list[Record]) -> Part[Summary]:
+        return self._part(replay_batches(records, self.router, self.batch_size, self._conversations))
+
+    def prepare(self, records: list[Record]) -> list[Prepared]:
+        return [prepare(records, self.router, self.batch_size)]
+
+    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Summary]:
+        return self._part([finish(records, self.router, prepared[0], known[0])])
+
+    @property
+    def router(self) -> Router:
         if self._router is None:
             self._router = self.spec.load()
+        return self._router
+
+    def _part(self, batches_of_outcomes: Iterable[list[Outcome]]) -> Part[Summary]:
         part = Part(Summary(), {name: [] for name in self.streams})
         lines = part.lines
-        for outcomes in replay_batches(records, self._router, self.batch_size):
+        for outcomes in batches_of_outcomes:
             part.outcomes += len(outcomes)
             part.counts.add_all(outcomes)
             if self.write:
@@ -83,16 +103,30 @@ class Compare:
     """A chunk through two routers: its diff and, when writing, its changes."""
 
     streams = ("changes",)
+    lanes = 2
 
     def __init__(self, before: RouterSpec, after: RouterSpec, batch_size: int, write: bool,
                  routers: tuple[Router, Router] | None = None) -> None:
         self.before, self.after, self.batch_size, self.write = before, after, batch_size, write
         self._routers = routers
+        self._conversations = Conversations(), Conversations()  # each router's threads: owners may differ
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_routers": None}
+        return {**self.__dict__, "_routers": None, "_conversations": (Conversations(), Conversations())}
 
     def __call__(self, records: list[Record]) -> Part[Diff]:
+        return self._part(replay_pairs(records, *self.routers, self.batch_size, self._conversations))
+
+    def prepare(self, records: list[Record]) -> list[Prepared]:
+        return [prepare(records, router, self.batch_size) for router in self.routers]
+
+    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Diff]:
+        before, after = (finish(records, router, chunk, entries)
+                         for router, chunk, entries in zip(self.routers, prepared, known))
+        return self._part(zip(before, after, strict=True))
+
+    @property
+    def routers(self) -> tuple[Router, Router]:
         if self._routers is None:
             before = self.before.load()
             # The same files load once: a diff of configs shares the classifier, as in this process.
@@ -100,8 +134,11 @@ class Compare:
                 self.after.model)
             config = before.config if self.after.config == self.before.config else load_config(self.after.config)
             self._routers = before, Router(classifier, config)
+        return self._routers
+
+    def _part(self, pairs: Iterable[tuple[Outcome, Outcome]]) -> Part[Diff]:
         part = Part(Diff(), {name: [] for name in self.streams})
-        for old, new in replay_pairs(records, *self._routers, self.batch_size):
+        for old, new in pairs:
             change = part.counts.add(old, new)
             part.outcomes += 1
             if self.write and change:
@@ -113,8 +150,13 @@ class Task(Protocol[Counts]):
     """Routes a chunk of records into a part: Summarise or Compare."""
 
     batch_size: int
+    lanes: int  # how many routers, each with its own threads
 
     def __call__(self, records: list[Record]) -> Part[Counts]: ...
+
+    def prepare(self, records: list[Record]) -> list[Prepared]: ...
+
+    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Counts]: ...
 
 
 def summarise(records: Iterable[Record], task: Summarise, jobs: int = 1, out: OutputDir | None = None,
@@ -159,23 +201,40 @@ def parts(records: Iterable[Record], task: Task[Counts], jobs: int) -> Iterator[
     """The parts of the records in input order, routed by `jobs` processes (1: this one)."""
     chunks = batches(records, task.batch_size * CHUNK_BATCHES)  # whole batches: the same batches as one process
     if jobs == 1:
-        yield from map(task, chunks)
+        yield from map(task, chunks)  # one task routes every chunk in turn, its threads carried from one to the next
         return
     # spawn, not fork: a forked child would inherit whatever threads and locks the parent holds; each worker
     # starts clean, with this process's CPU affinity, and loads its routers once.
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
                                initargs=(task,))
+    threads = [ThreadsSoFar() for _ in range(task.lanes)]
+    half = max(1, jobs * IN_FLIGHT_PER_JOB // 2)  # chunks in flight in each half: being prepared, being finished
     try:
-        pending: deque[Future] = deque()
+        preparing: deque[tuple[list[tuple], Future]] = deque()
+        finishing: deque[Future] = deque()
         for chunk in chunks:
             # Plain tuples: a named tuple would pickle its class name with every record.
-            pending.append(pool.submit(_route, [tuple(record) for record in chunk]))
-            if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+            packed = [tuple(record) for record in chunk]
+            preparing.append((packed, pool.submit(_prepare, packed)))
+            if len(preparing) > half:
+                finishing.append(_finish_next(pool, preparing, threads))
+            if len(finishing) > half:
+                yield finishing.popleft().result()
+        while preparing:
+            finishing.append(_finish_next(pool, preparing, threads))
+        while finishing:
+            yield finishing.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _finish_next(pool: ProcessPoolExecutor, preparing: deque[tuple[list[tuple], Future]],
+                 threads: list[ThreadsSoFar]) -> Future:
+    """Submit the oldest prepared chunk's second half, with what the chunks before it told of their threads."""
+    packed, future = preparing.popleft()
+    prepared: list[Prepared] = future.result()
+    known = [lane.known_to(chunk) for lane, chunk in zip(threads, prepared)]
+    return pool.submit(_finish, packed, prepared, known)
 
 
 _task: Task[Any] | None = None  # what a worker process routes its chunks with
@@ -190,6 +249,11 @@ def _start(task: Task[Any]) -> None:
     freeze_loaded()
 
 
-def _route(packed: list[tuple]) -> Part[Any]:
+def _prepare(packed: list[tuple]) -> list[Prepared]:
     assert _task is not None, "worker started without its task"
-    return _task([Record._make(fields) for fields in packed])
+    return _task.prepare([Record._make(fields) for fields in packed])
+
+
+def _finish(packed: list[tuple], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Any]:
+    assert _task is not None, "worker started without its task"
+    return _task.finish([Record._make(fields) for fields in packed], prepared, known)

@@ -1,25 +1,40 @@
-"""What the matchers see of one mention: its fields, its classification and its business unit."""
+"""What the matchers see of one mention: its fields, its classification, its business unit and its local time."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from router.classify.labels import LABELS, Classification
 from router.mentions.model import Mention
+from router.rules.businesshours import WEEKDAYS, Calendar
 from router.rules.words import words_of
 
 
 class Facts:
     """One mention being routed; its folded words are computed once, on first use."""
 
-    __slots__ = ("mention", "classification", "low_confidence", "unit", "_word_list", "_words")
+    __slots__ = ("mention", "classification", "low_confidence", "unit", "calendar", "_word_list", "_words", "_local",
+                 "_local_known")
 
-    def __init__(self, mention: Mention, classification: Classification, low_confidence: bool, unit: str | None):
+    def __init__(self, mention: Mention, classification: Classification, low_confidence: bool, unit: str | None,
+                 calendar: Calendar | None = None):
         self.mention = mention
         self.classification = classification
         self.low_confidence = low_confidence
         self.unit = unit
+        self.calendar = calendar
         self._word_list: list[str] | None = None
         self._words: str | None = None
+        self._local: datetime | None = None
+        self._local_known = False
+
+    @property
+    def local_time(self) -> datetime | None:
+        """When the mention was made, on the calendar's clock (from its own created_at, never the wall clock)."""
+        if not self._local_known:
+            self._local = self.calendar.local(self.mention.created_at) if self.calendar is not None else None
+            self._local_known = True
+        return self._local
 
     @property
     def word_list(self) -> list[str]:
@@ -73,4 +88,26 @@ BOOL_FIELDS: dict[str, Callable[[Facts], Any]] = {
     "author.verified": _author("verified"),
     "low_confidence": lambda f: f.low_confidence,
 }
-ALL_FIELDS = sorted([*STRING_FIELDS, *NUMBER_FIELDS, *BOOL_FIELDS, "words"])
+
+
+def _hour(facts: Facts) -> int | None:
+    local = facts.local_time
+    return local.hour if local is not None else None
+
+
+def _weekday(facts: Facts) -> str | None:
+    local = facts.local_time
+    return WEEKDAYS[local.weekday()] if local is not None else None
+
+
+def _business_hours(facts: Facts) -> bool:
+    return facts.calendar is not None and facts.calendar.is_open(facts.mention.created_at)
+
+
+# Read on the calendar's clock: a config uses them only when it declares a calendar.
+LOCAL_TIME_FIELDS: dict[str, Callable[[Facts], Any]] = {
+    "hour": _hour,
+    "weekday": _weekday,
+    "business_hours": _business_hours,
+}
+ALL_FIELDS = sorted([*STRING_FIELDS, *NUMBER_FIELDS, *BOOL_FIELDS, *LOCAL_TIME_FIELDS, "words"])

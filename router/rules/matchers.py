@@ -12,7 +12,8 @@ import re2
 
 from router.classify.labels import LABELS
 from router.mentions.model import SOURCES
-from router.rules.facts import ALL_FIELDS, BOOL_FIELDS, NUMBER_FIELDS, STRING_FIELDS, Facts
+from router.rules.businesshours import WEEKDAYS, parse_hours, parse_weekdays
+from router.rules.facts import ALL_FIELDS, BOOL_FIELDS, LOCAL_TIME_FIELDS, NUMBER_FIELDS, STRING_FIELDS, Facts
 from router.rules.words import phrase_key
 
 OPERATORS = ("=", "!=", "=~", "!~", "<", "<=", ">", ">=")
@@ -100,6 +101,20 @@ class BoolEquals(_FieldMatcher):
 
 
 @dataclass(frozen=True, eq=False)
+class OneOf(_FieldMatcher):
+    """The local hour or weekday is one of a set; unknown (a date at the edge of datetime's range) matches only !=."""
+
+    values: frozenset
+    negate: bool
+
+    def matches(self, facts: Facts) -> bool:
+        actual = self.get(facts)
+        if actual is None:
+            return self.negate
+        return (actual in self.values) != self.negate
+
+
+@dataclass(frozen=True, eq=False)
 class AnyWord(Matcher):
     """True when the text contains any listed word or phrase as whole words."""
 
@@ -141,9 +156,11 @@ def compile_words(words: list[str]) -> AnyWord:
     return AnyWord(text="words: " + ", ".join(words), keys=tuple(dict.fromkeys(keys)))
 
 
-def compile_matcher(text: str, known_units: tuple[str, ...] | None = None) -> Matcher:
+def compile_matcher(text: str, known_units: tuple[str, ...] | None = None, has_calendar: bool = False) -> Matcher:
     """Parse and compile `FIELD OP VALUE`; raises MatcherError with a plain explanation."""
     field, op, raw, quoted = tokenize(text)
+    if field in LOCAL_TIME_FIELDS:
+        return _local_time_matcher(text, field, op, raw, quoted, has_calendar)
     if field in STRING_FIELDS:
         return _string_matcher(text, field, op, raw, known_units)
     if field in NUMBER_FIELDS:
@@ -241,7 +258,24 @@ def _bool_matcher(text, field, op, raw, quoted) -> Matcher:
         raise MatcherError(f'"{field}" is true or false: compare it with = or !=, not {op}')
     if quoted or raw not in ("true", "false"):
         raise MatcherError(f'"{field}" is true or false, but got "{raw}"')
-    return BoolEquals(text, field, BOOL_FIELDS[field], raw == "true", op == "!=")
+    get = BOOL_FIELDS.get(field) or LOCAL_TIME_FIELDS[field]
+    return BoolEquals(text, field, get, raw == "true", op == "!=")
+
+
+def _local_time_matcher(text, field, op, raw, quoted, has_calendar) -> Matcher:
+    if not has_calendar:
+        raise MatcherError(f'"{field}" is read on the company\'s clock: declare a calendar (time_zone and hours) '
+                           "at the top of the config")
+    if field == "business_hours":
+        return _bool_matcher(text, field, op, raw, quoted)
+    if op not in ("=", "!="):
+        example = "18-8" if field == "hour" else "sat,sun"
+        raise MatcherError(f'compare "{field}" with = or != and a list, such as {field} = {example}; not {op}')
+    try:
+        values = parse_hours(raw) if field == "hour" else frozenset(WEEKDAYS[day] for day in parse_weekdays(raw))
+    except ValueError as error:
+        raise MatcherError(str(error)) from None
+    return OneOf(text, field, LOCAL_TIME_FIELDS[field], values, op == "!=")
 
 
 def _check_known_value(field: str, value: str, known_units: tuple[str, ...] | None) -> None:

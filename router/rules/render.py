@@ -1,6 +1,8 @@
 """Plain-text renderings for operators: the routing tree and a decision's explanation."""
 
 from router.classify.labels import CRISIS_LABEL
+from router.rules.businesshours import WEEKDAYS
+from router.rules.calendarconfig import describe_calendar
 from router.rules.config import Explanation, RoutingConfig
 from router.rules.matchers import AnyWord, Matcher
 from router.rules.tree import Route, Visit
@@ -8,7 +10,10 @@ from router.rules.tree import Route, Visit
 
 def render_tree(config: RoutingConfig) -> list[str]:
     """The organisation layer, then the compiled tree, one route a line, with each route's effective settings."""
-    lines = [f"org_model: {config.org_model}   config: {config.hash}", "organisation:"]
+    lines = [f"org_model: {config.org_model}   config: {config.hash}"]
+    if config.calendar is not None:
+        lines.append(f"calendar: {describe_calendar(config.calendar)}")
+    lines.append("organisation:")
     lines += ["  " + line for line in config.model.outline(render_routes)]
     lines.append("routes:")
     return lines + render_routes(config.tree)
@@ -49,6 +54,10 @@ def _settings(route: Route) -> str:
         parts.append("tags=" + ",".join(s.tags))
     if s.escalate:
         parts.append("escalate")
+    if not s.sticky:
+        parts.append("sticky=false")
+    if s.respond_within is not None:
+        parts.append(f"respond_within={s.respond_within}")
     return " ".join(parts)
 
 
@@ -63,6 +72,7 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         f"label: {c.label} (confidence {c.confidence:.2f}{limit}{low})",
         f"scores: {scores or '-'}",
         f"org_model: {config.org_model}   config: {config.hash}{unit}",
+        *_local_time(config, explanation),
         "routes visited:",
     ]
     lines += [_visit_line(config, v, explanation) for v in explanation.visits]
@@ -75,11 +85,42 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         f"  tags: {', '.join(d.tags) or '-'}",
         f"  route: {' > '.join(d.route)}",
     ]
+    if explanation.service_level is not None or _has_service_levels(config.tree):
+        lines.append(f"  due_by: {_due_by(config, explanation)}")
     if len(explanation.result.matched) > 1:
         lines.append("  also matched (continue): " + "; ".join(" > ".join(p) for p in explanation.result.matched[:-1]))
     if explanation.crisis:
         lines.append(f"  crisis: yes (label {CRISIS_LABEL} or a route with escalate: true)")
+    if explanation.thread:
+        lines.append(f"  thread owner: {explanation.thread}")
     return lines
+
+
+def _local_time(config: RoutingConfig, explanation: Explanation) -> list[str]:
+    """When the mention was made on the company's clock, which the hour, weekday and business_hours matchers read."""
+    local = explanation.facts.local_time
+    if config.calendar is None or local is None:
+        return []
+    state = "open" if config.calendar.is_open(explanation.facts.mention.created_at) else "closed"
+    return [f"local time: {WEEKDAYS[local.weekday()]} {local:%Y-%m-%d %H:%M} {config.calendar.name} ({state})"]
+
+
+def _has_service_levels(route: Route) -> bool:
+    return route.settings.respond_within is not None or any(_has_service_levels(c) for c in route.children)
+
+
+def _due_by(config: RoutingConfig, explanation: Explanation) -> str:
+    level = explanation.service_level
+    if level is None:
+        return "- (no respond_within)"
+    due = level.due(explanation.facts.mention.created_at)
+    if due is None:
+        return "- (past the last date a deadline can hold)"
+    due_by, within = due
+    if level.calendar is not None:
+        return f"{due_by.isoformat()} (respond within {within} of business time, {level.calendar.name})"
+    clock = "a crisis" if config.calendar is not None else "no calendar"
+    return f"{due_by.isoformat()} (respond within {within}, around the clock: {clock})"
 
 
 def _visit_line(config: RoutingConfig, visit: Visit, explanation: Explanation) -> str:

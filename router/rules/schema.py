@@ -5,9 +5,13 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from router.rules.businesshours import Calendar
+from router.rules.calendarconfig import parse_calendar
+from router.rules.facts import ALL_FIELDS
 from router.rules.matchers import Matcher, MatcherError, compile_matcher, compile_words
 from router.rules.names import check_name, expect_topic
 from router.rules.orgmodels import REGISTRY, SECTIONS, UNASSIGNED, OrgModel
+from router.rules.servicelevel import Duration, check_fits, parse_duration
 from router.rules.tree import PRIORITIES, Route, RouteSettings
 from router.rules.yamltext import (
     YamlText,
@@ -20,8 +24,9 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "route")
-ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "continue", "routes")
+TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "calendar", "route")
+ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "sticky", "respond_within",
+              "continue", "routes")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Parsed:
     org_model: OrgModel
     confidence_threshold: float | None
     tree: Route
+    calendar: Calendar | None = None
 
 
 def parse(src: YamlText) -> Parsed:
@@ -43,11 +49,12 @@ def parse(src: YamlText) -> Parsed:
     _check_sections(src, doc, model)
     org = model(departments, topics, **model.parse_section(src, doc, departments))
     threshold = _threshold(src, doc)
-    builder = _TreeBuilder(src, set(departments), org.unit_names())
+    calendar = parse_calendar(src, doc)
+    builder = _TreeBuilder(src, set(departments), org.unit_names(), calendar)
     tree = builder.root(doc["route"], line_of(doc, "route"), model)
     nodes = model.unit_route_nodes(doc)
     units = {unit: builder.unit_root(node, line, tree, unit) for unit, (node, line) in nodes.items()}
-    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree)
+    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree, calendar)
 
 
 def _org_model(src: YamlText, doc: CommentedMap) -> type[OrgModel]:
@@ -110,10 +117,12 @@ def _topics(src: YamlText, doc: CommentedMap, model: type[OrgModel]) -> dict[str
 class _TreeBuilder:
     """Compiles the `route:` tree, checking names, departments, matchers and reachability."""
 
-    def __init__(self, src: YamlText, departments: set[str], units: tuple[str, ...] | None):
+    def __init__(self, src: YamlText, departments: set[str], units: tuple[str, ...] | None,
+                 calendar: Calendar | None = None):
         self.src = src
         self.departments = departments
         self.units = units
+        self.calendar = calendar
         self.names: dict[str, int] = {}
 
     def root(self, node: Any, line: int, model: type[OrgModel]) -> Route:
@@ -152,6 +161,8 @@ class _TreeBuilder:
             copies=self.copies(node, subject) if "copies" in node else parent.copies,
             tags=self.tags(node, subject) if "tags" in node else parent.tags,
             escalate=self.flag(node, "escalate", subject) if "escalate" in node else parent.escalate,
+            sticky=self.flag(node, "sticky", subject) if "sticky" in node else parent.sticky,
+            respond_within=self.respond_within(node, subject) if "respond_within" in node else parent.respond_within,
         )
         path = (*parent_path, name)
         matchers = self.matchers(node, subject)
@@ -197,9 +208,14 @@ class _TreeBuilder:
                 words = expect_strings(self.src, item["words"], line, "words")
                 return compile_words([w for w, _ in words])
             if isinstance(item, str):
-                return compile_matcher(item, self.units)
+                return compile_matcher(item, self.units, has_calendar=self.calendar is not None)
         except MatcherError as error:
             raise self.src.error(line, f"{subject} has an invalid matcher '{_flat(item)}': {error}") from None
+        if isinstance(item, CommentedMap) and len(item) == 1 and next(iter(item)) in ALL_FIELDS:
+            field, value = next(iter(item.items()))
+            shown = ",".join(map(str, value)) if isinstance(value, CommentedSeq) else describe(value)
+            raise self.src.error(line, f"{subject} has a matcher written as a mapping: write it as a string, "
+                                       f"such as '{field} = {shown}'")
         raise self.src.error(line, f'{subject} has a matcher that is neither a string such as \'label = "complaint"\' '
                                    f"nor a mapping `words: [...]`: got {describe(item)}")
 
@@ -228,6 +244,16 @@ class _TreeBuilder:
             raise self.src.error(line_of(node, "priority"), f"{subject} has unknown priority {describe(value)} "
                                                             f"(expected one of: {', '.join(PRIORITIES)})")
         return value
+
+    def respond_within(self, node, subject) -> Duration:
+        line = line_of(node, "respond_within")
+        try:
+            duration = parse_duration(node["respond_within"])
+            if self.calendar is not None:
+                check_fits(duration, self.calendar)
+        except ValueError as error:
+            raise self.src.error(line, f"{subject}: respond_within {error}") from None
+        return duration
 
     def flag(self, node, key, subject) -> bool:
         value = node[key]

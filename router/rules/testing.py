@@ -11,6 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from router.classify.classifier import Classifier, ForcedLabel, load_model
 from router.classify.labels import LABELS, Classification
+from router.conversations import Conversation
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules.config import RoutingConfig
@@ -27,8 +28,8 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "expect")
-EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route")
+TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "thread_owner", "expect")
+EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route", "due_by")
 # Canonical test mentions may leave out what routing never looks at.
 DEFAULT_CREATED_AT = "2024-01-01T00:00:00+00:00"
 
@@ -108,6 +109,10 @@ def _check_case(src: YamlText, case: CommentedMap, name: str) -> None:
     for key in ("queues", "copies", "tags", "route"):
         if key in expect:
             expect_strings(src, expect[key], line_of(expect, key), f"expect.{key}")
+    due_by = expect.get("due_by")
+    if due_by is not None and _instant(due_by) is None:
+        raise src.error(line_of(expect, "due_by"), f"{subject}: expect.due_by must be null or a date and time with "
+                                                   f"its zone, such as 2026-11-20T19:00:00Z; got {describe(due_by)}")
     if "label" in case and case["label"] not in LABELS:
         raise src.error(line_of(case, "label"), f"{subject} forces unknown label {describe(case['label'])} "
                                                 f"(known: {', '.join(LABELS)})")
@@ -119,6 +124,8 @@ def _check_case(src: YamlText, case: CommentedMap, name: str) -> None:
         raise src.error(line_of(case, "confidence"), f"{subject}: confidence goes with a forced label")
     if not isinstance(case.get("low_confidence", False), bool):
         raise src.error(line_of(case, "low_confidence"), f"{subject}: low_confidence must be true or false")
+    if "thread_owner" in case:
+        expect_string(src, case["thread_owner"], line_of(case, "thread_owner"), f"{subject} thread_owner")
 
 
 class _Runner:
@@ -141,10 +148,15 @@ class _Runner:
         except InvalidMention as error:
             result.problems.append(f"the mention is not valid: {error}")
             return result
+        if "thread_owner" in case and mention.thread_id is None:
+            result.problems.append("thread_owner needs a mention with a thread_id")
+            return result
         classifier = self.classifier(case)
         classification = classifier.classify([mention.text], [mention.lang])[0]
+        # A reply in a thread that an earlier mention gave to `thread_owner`.
+        thread = Conversation(owner=case["thread_owner"]) if "thread_owner" in case else None
         ruling = self.config.route(mention, classification, classifier=classifier,
-                                   low_confidence=case.get("low_confidence"))
+                                   low_confidence=case.get("low_confidence"), thread=thread)
         result.problems.extend(_compare(case["expect"], ruling.decision.as_dict()))
         if result.problems:
             result.routed = _routed(classification, "label" in case, ruling.low_confidence, ruling.decision.route)
@@ -174,6 +186,8 @@ def _compare(expect: CommentedMap, actual: dict) -> list[str]:
             same = sorted(wanted) == sorted(got)
         elif key == "route":
             same = list(wanted) == list(got)
+        elif key == "due_by":
+            same = (None if wanted is None else _instant(wanted)) == (None if got is None else _instant(got))
         else:
             same = wanted == got
         if not same:
@@ -188,10 +202,22 @@ def _routed(classification: Classification, forced: bool, low_confidence: bool, 
             f"route {' > '.join(route)}")
 
 
+def _instant(value: Any) -> datetime | None:
+    """A due_by as YAML gives it (a timestamp, or a string) or as a decision writes it; None if not one with a zone."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+
 def _show(value: Any) -> str:
     if isinstance(value, (list, tuple, CommentedSeq)):
         return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "null" if value is None else str(value)
 
 
 def _plain(node: Any) -> Any:

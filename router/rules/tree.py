@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from router.rules.facts import Facts
 from router.rules.matchers import Matcher
+from router.rules.servicelevel import Duration
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 _RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
@@ -18,6 +19,8 @@ class RouteSettings:
     copies: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     escalate: bool = False
+    sticky: bool = True  # a reply in a thread keeps the thread's owner
+    respond_within: Duration | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 from router import metrics
-from router.kafka_io import client_options
+from router.kafka_io import client_options, read_to_end
 from router.pipeline import Record
 from router.settings import Settings
 from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, Producer, describe
@@ -52,7 +53,10 @@ class RoutingLoop(Service):
 
     @property
     def assigned(self) -> list[int]:
-        return sorted(partition.partition for partition in self.consumer.assignment()) if self._task else []
+        """The input partitions this worker reads (each with the claims partition of its number)."""
+        if self._task is None:
+            return []
+        return sorted(tp.partition for tp in self.consumer.assignment() if tp.topic == self.settings.input_topic)
 
     @property
     def ready(self) -> bool:
@@ -69,7 +73,8 @@ class RoutingLoop(Service):
         self.delivery = self._delivery()
         await self.producer.get()
         await self.consumer.start()
-        self.consumer.subscribe([self.settings.input_topic], listener=_WaitForBatches(self._in_flight))
+        self._assigned = _Assigned(self.consumer, self._in_flight)
+        self.consumer.subscribe([self.settings.input_topic, self.settings.claims_topic], listener=self._assigned)
 
     async def on_started(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -106,6 +111,8 @@ class RoutingLoop(Service):
         wait_ms = int(self.settings.batch_wait_seconds * 1000)
         while not self._stopping:
             await self._in_flight.take_place()
+            if self._assigned.new:
+                await self._restore(self._assigned.take_new())
             fetched = await self.consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.batch_size)
             if not fetched:
                 self._in_flight.give_back_place()
@@ -163,6 +170,19 @@ class RoutingLoop(Service):
                  offsets={f"{tp.topic}/{tp.partition}": offset for tp, offset in offsets.items()},
                  deliver_ms=round((time.perf_counter() - started) * 1000, 1))
 
+    async def _restore(self, assigned: list[TopicPartition]) -> None:
+        """Rebuild the conversations of newly assigned partitions from their changelog, then read them."""
+        settings, started, entries = self.settings, time.perf_counter(), 0
+        changelog = [TopicPartition(settings.threads_topic, tp.partition) for tp in assigned
+                     if tp.topic == settings.input_topic]
+        isolation = "read_committed" if settings.processing_guarantee == "exactly_once" else "read_uncommitted"
+        async for chunk in read_to_end(settings, changelog, isolation_level=isolation):
+            await self.routing.restore(chunk)
+            entries += len(chunk)
+        self.consumer.resume(*assigned)
+        log.info("conversations.restored", partitions=sorted(tp.partition for tp in changelog), entries=entries,
+                 seconds=round(time.perf_counter() - started, 2))
+
     def _delivery(self) -> AtLeastOnce | ExactlyOnce:
         timeout = self.settings.delivery_timeout_seconds
         if self.settings.processing_guarantee == "exactly_once":
@@ -172,6 +192,8 @@ class RoutingLoop(Service):
     def _observe_lag(self, offsets: dict[TopicPartition, int]) -> None:
         """Records behind the end of each partition, from the next offset to read."""
         for partition, offset in offsets.items():
+            if partition.topic != self.settings.input_topic:
+                continue
             highwater = self.consumer.highwater(partition)
             if highwater is not None:
                 metrics.CONSUMER_LAG.labels(partition=str(partition.partition)).set(max(highwater - offset, 0))
@@ -218,18 +240,39 @@ class _InFlight:
             self._reading.set()
 
 
-class _WaitForBatches(ConsumerRebalanceListener):
-    """A revoked partition waits for the batches read from it, so that no batch commits for a partition it lost."""
+class _Assigned(ConsumerRebalanceListener):
+    """Partitions come and go: a revoked one waits for the batches read from it, a new one for its conversations.
 
-    def __init__(self, in_flight: _InFlight):
-        self._in_flight = in_flight
+    Waiting for the batches read means no batch commits for a partition this worker lost. A new partition is
+    paused until the read loop has rebuilt its conversations from the changelog: a reply read before would
+    miss its thread's owner. (aiokafka assigns before it calls the listener, and only logs what the listener
+    raises, so the restore runs in the read loop, where a failure stops the worker.)
+    """
+
+    def __init__(self, consumer: AIOKafkaConsumer, in_flight: _InFlight):
+        self._consumer, self._in_flight = consumer, in_flight
+        self.new: set[TopicPartition] = set()
+        self._held: set[TopicPartition] = set()  # before the rebalance: those kept need no restore
+
+    def take_new(self) -> list[TopicPartition]:
+        new, self.new = sorted(self.new), set()
+        return new
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         await self._in_flight.drain()
-        log.info("partitions.revoked", partitions=sorted(p.partition for p in revoked))
+        self._held = set(revoked) - self.new  # one still waiting for its restore was never really held
+        log.info("partitions.revoked", partitions=_names(revoked))
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        log.info("partitions.assigned", partitions=sorted(p.partition for p in assigned))
+        # aiokafka revokes every partition before a rebalance and assigns them anew: only those this worker
+        # did not hold have conversations it may not know.
+        self.new = set(assigned) - self._held
+        self._consumer.pause(*self.new)
+        log.info("partitions.assigned", partitions=_names(assigned))
+
+
+def _names(partitions: Iterable[TopicPartition]) -> list[str]:
+    return sorted(f"{tp.topic}/{tp.partition}" for tp in partitions)
 
 
 async def _until_done_or_failed(steps: Sequence[asyncio.Future[None]], watching: asyncio.Future[None]) -> None:
@@ -250,6 +293,8 @@ def _consumer(settings: Settings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         **client_options(settings),
         group_id=settings.app_id,
+        # Partition n of the input and of the claims goes to the same worker: a claim meets its thread's state.
+        partition_assignment_strategy=(RangePartitionAssignor,),
         client_id=f"{settings.app_id}-{settings.instance_id}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -1,8 +1,8 @@
-"""Routing processes: each routes one batch at a time, sent and answered through a pipe the event loop watches.
+"""Routing processes: each routes its share of every batch, sent and answered through a pipe the event loop watches.
 
 Not a ProcessPoolExecutor: its results come back through helper threads, and a thread waits for the
 interpreter lock while the event loop is busy, which added tens of milliseconds to every batch. Here
-the loop writes a batch to an idle process and wakes up when the answer is readable. Processes are
+the loop writes a request to a process that waits for one, and wakes up when the answer is readable. Processes are
 spawned, not forked: the worker runs threads (aiokafka, faust) that a fork would copy mid-flight.
 """
 
@@ -19,20 +19,21 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
 from router.errors import RouterError
 from router.logs import configure_logging
-from router.pipeline import Record, Router
+from router.pipeline import Record
 from router.rules import ConfigHolder, RoutingConfig
 from router.rules.config import compile_text
 from router.rules.yamltext import YamlText
 from router.settings import Settings
-from router.worker.routing import InlineRouting, RoutedBatch, load_classifier, route_records
+from router.worker.routing import InlineRouting, RoutedBatch, Shard, load_classifier
 
 log = structlog.get_logger("router.worker")
+T = TypeVar("T")
 
 STOP_SECONDS = 5.0
 
@@ -71,9 +72,15 @@ class ProcessRouting:
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
         """Route a batch across every process at once: each takes the records whose key is its share."""
         config = self._config_text(self._holder.current)
-        shares = _shares(records, len(self._children))
-        answers = [child.submit(share, config) for child, share in zip(self._children, shares) if share]
+        shares = _shares(records, [record.key for record in records], len(self._children))
+        answers = [child.submit(("route", share, config)) for child, share in zip(self._children, shares) if share]
         return RoutedBatch.joined(await asyncio.gather(*answers))
+
+    async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
+        """Hand each changelog entry to the process that routes its key; the number refused."""
+        shares = _shares(entries, [key for key, _ in entries], len(self._children))
+        answers = [child.submit(("restore", share)) for child, share in zip(self._children, shares) if share]
+        return sum(await asyncio.gather(*answers))
 
     async def watch(self) -> None:
         """Raise as soon as a routing process dies, busy or idle: a worker that cannot route stops."""
@@ -102,9 +109,9 @@ class _Child:
 
     def __init__(self, process: BaseProcess, connection: Connection, number: int):
         self._process, self._connection, self._number = process, connection, number
-        # Shares waiting to be sent; the first is being routed while `_busy`. One at a time: a process that is
+        # Requests waiting to be sent; the first is being answered while `_busy`. One at a time: a process that is
         # not reading would block the loop's write to its pipe.
-        self._queue: deque[tuple[bytes, asyncio.Future[RoutedBatch]]] = deque()
+        self._queue: deque[tuple[bytes, asyncio.Future[Any]]] = deque()
         self._busy = False
         self._reading = False
 
@@ -125,14 +132,14 @@ class _Child:
         """The model version the process loaded, or the error that stopped it loading."""
         return _answer(self._receive_blocking())
 
-    def submit(self, records: list[Record], config: ConfigText) -> "asyncio.Future[RoutedBatch]":
-        """The share's routed batch, once the process has routed every share submitted before it."""
+    def submit(self, request: tuple) -> "asyncio.Future[Any]":
+        """The answer to a request, once the process has answered every request submitted before it."""
         loop = asyncio.get_running_loop()
         if not self._reading:
             loop.add_reader(self._connection.fileno(), self._receive)
             self._reading = True
-        answer: asyncio.Future[RoutedBatch] = loop.create_future()
-        self._queue.append((pickle.dumps((records, config), pickle.HIGHEST_PROTOCOL), answer))
+        answer: asyncio.Future[Any] = loop.create_future()
+        self._queue.append((pickle.dumps(request, pickle.HIGHEST_PROTOCOL), answer))
         if not self._busy:
             self._send_next()
         return answer
@@ -187,13 +194,12 @@ class _Child:
         return RoutingProcessFailed(f"routing process {self._number} exited with code {self._process.exitcode}")
 
 
-def _shares(records: Sequence[Record], count: int) -> list[list[Record]]:
-    """The records split by key: a key's records always go to the same share, in their order."""
-    shares: list[list[Record]] = [[] for _ in range(count)]
-    for record in records:
-        # A record without a key belongs to no thread: any share will do.
-        share = zlib.crc32(record.key) if record.key is not None else record.offset
-        shares[share % count].append(record)
+def _shares(items: Sequence[T], keys: Sequence[bytes | None], count: int) -> list[list[T]]:
+    """The items split by key: a key's items always go to the same share, in their order."""
+    shares: list[list[T]] = [[] for _ in range(count)]
+    for number, (item, key) in enumerate(zip(items, keys)):
+        # An item without a key belongs to no thread: any share will do.
+        shares[(zlib.crc32(key) if key is not None else number) % count].append(item)
     return shares
 
 
@@ -221,17 +227,22 @@ def _serve(connection: Connection, settings: Settings) -> None:
         return
     connection.send_bytes(pickle.dumps(("ready", classifier.version)))
     gc.freeze()  # the model lives as long as the process: the garbage collector need not rescan it
+    shard = Shard(settings, classifier)
     configs: dict[str, RoutingConfig] = {}
     while True:
         try:
-            records, text = pickle.loads(connection.recv_bytes())
+            request = pickle.loads(connection.recv_bytes())
         except (EOFError, OSError):
             return  # the worker closed the pipe, or died
-        answer: tuple[str, RoutedBatch | str]
+        answer: tuple[str, Any]
         try:
-            answer = ("routed", route_records(records, Router(classifier, _compiled(configs, text)), settings))
+            if request[0] == "restore":
+                answer = ("restored", shard.restore(request[1]))
+            else:
+                answer = ("routed", shard.route(request[1], _compiled(configs, request[2])))
         except Exception as error:  # noqa: BLE001 - reported to the worker, which stops without committing
-            answer = ("error", f"routing a batch failed: {type(error).__name__}: {error}")
+            what = "restoring conversations" if request[0] == "restore" else "routing a batch"
+            answer = ("error", f"{what} failed: {type(error).__name__}: {error}")
         try:
             connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
         except OSError:

@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 import structlog
 
 from router.classify.classifier import Classifier, load_model
+from router.conversations import Conversations
 from router.errors import DeadLetterKind
 from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
-from router.rules import ConfigHolder
+from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
 from router.worker.fault_injection import RaisingClassifier
 
@@ -61,18 +62,52 @@ class RoutedBatch:
         return cls([message for share in shares for message in share.messages], tally)
 
 
-def route_records(records: Sequence[Record], router: Router, settings: Settings) -> RoutedBatch:
-    """The batch's messages in input order, and its tally; logs each dead letter (and each mention at debug)."""
-    outcomes = route_batch(records, router, datetime.now(timezone.utc))
-    messages = [(topic, key, value) for outcome in outcomes
-                for topic, key, value in fitted_messages(outcome, settings)]
-    return RoutedBatch(messages, _tally(outcomes))
+class Shard:
+    """Routes one share of the worker's records: the model, and the conversations of the keys in that share.
+
+    A share holds every record of its keys, so that a thread's mentions and claims meet the state they change,
+    in the order they were read.
+    """
+
+    def __init__(self, settings: Settings, classifier: Classifier):
+        self._settings, self.classifier = settings, classifier
+        self.conversations = Conversations()
+
+    def route(self, records: Sequence[Record], config: RoutingConfig) -> RoutedBatch:
+        """The share's messages and tally; its claims are folded in before its mentions are routed."""
+        settings = self._settings
+        claims = [record for record in records if record.topic == settings.claims_topic]
+        mentions = [record for record in records if record.topic != settings.claims_topic] if claims else records
+        messages: list[tuple[str, bytes | None, bytes]] = []
+        outcomes: list[Outcome] = []
+        for claim in claims:
+            folded = self.conversations.fold_claim(claim.key, claim.value)
+            messages += [(settings.threads_topic, entry.key, entry.value) for entry in folded.entries]
+            if folded.problem is not None:
+                kind = DeadLetterKind.INVALID_CLAIM
+                outcomes.append(DeadLettered(claim, f"{kind}: {folded.problem}", kind))
+        outcomes += route_batch(mentions, Router(self.classifier, config), datetime.now(timezone.utc),
+                                self.conversations)
+        messages += [(topic, key, value) for outcome in outcomes
+                     for topic, key, value in fitted_messages(outcome, settings)]
+        return RoutedBatch(messages, _tally(outcomes))
+
+    def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
+        """Apply changelog entries; the number refused, each logged."""
+        refused = 0
+        for key, value in entries:
+            problem = self.conversations.restore(key, value) if key is not None else "the entry has no key"
+            if problem is not None:
+                refused += 1
+                log.warning("conversation.entry_refused", key=(key or b"").decode(errors="replace")[:200],
+                            reason=problem)
+        return refused
 
 
 def fitted_messages(outcome: Outcome, settings: Settings) -> list[Message]:
     """The outcome's messages; one that would not fit in a Kafka record turns the outcome into a dead letter."""
     topics = {"decisions_topic": settings.decisions_topic, "dead_letter_topic": settings.dead_letter_topic}
-    messages = messages_for(outcome, **topics)
+    messages = messages_for(outcome, **topics, changelog_topic=settings.threads_topic)
     largest = max(len(message.value) + len(message.key or b"") for message in messages)
     if largest <= settings.max_message_bytes:
         return messages
@@ -102,7 +137,7 @@ def _tally(outcomes: list[Outcome]) -> Tally:
     return tally
 
 
-def load_classifier(settings: Settings) -> Classifier | RaisingClassifier:
+def load_classifier(settings: Settings) -> Classifier:
     classifier = load_model(settings.model_dir)
     return RaisingClassifier(classifier, settings.fail_routing_on) if settings.fail_routing_on else classifier
 
@@ -111,12 +146,15 @@ class InlineRouting:
     """Routes in the event loop: one process, for a small deployment or a machine with one core."""
 
     def __init__(self, settings: Settings, holder: ConfigHolder):
-        self._settings, self._holder = settings, holder
-        self._classifier = load_classifier(settings)
-        self.model_version = self._classifier.version
+        self._holder = holder
+        self._shard = Shard(settings, load_classifier(settings))
+        self.model_version = self._shard.classifier.version
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
-        return route_records(records, Router(self._classifier, self._holder.current), self._settings)
+        return self._shard.route(records, self._holder.current)
+
+    async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
+        return self._shard.restore(entries)
 
     async def watch(self) -> None:
         """Nothing to watch: routing in the loop fails in the loop."""

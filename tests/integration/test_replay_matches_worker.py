@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from router.classify.model import Classifier
+from router.conversations import Conversations
 from router.kafka_io import Collector, publish
 from router.pipeline import DeadLettered, Router, decision_document
 from router.replay.archive import read_archives
@@ -29,7 +30,7 @@ def _comparable(decision: dict) -> tuple[str, str]:
 
 async def test_replay_and_worker_make_identical_decisions(worker_settings, start_worker):
     router = Router(Classifier.load(worker_settings.model_dir), load_config(worker_settings.config_path))
-    offline = list(replay(read_archives(ARCHIVES), router))
+    offline = list(replay(read_archives(ARCHIVES), router, conversations=Conversations()))
     expected = dict(_comparable(decision_document(o)) for o in offline if not isinstance(o, DeadLettered))
     expected_dead = Counter(o.reason for o in offline if isinstance(o, DeadLettered))
     assert len(expected) > 90 and sum(expected_dead.values()) == 7  # every sample, and their bad lines

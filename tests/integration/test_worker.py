@@ -28,7 +28,7 @@ VALID = [
     (_canonical("it-ta-1", "tripadvisor", "Filthy room and rude staff\nThe sheets were dirty, the shower was "
                 "broken and the manager refused to refund us. Terrible stay.", rating=1), "customer_service"),
 ]
-NATIVE = ["x_tweet.json", "facebook_comment_webhook.json", "tripadvisor_review.json"]
+NATIVE = ["x_tweet.json", "facebook_comment_webhook.json", "tripadvisor_review.json", "linkedin_comment.json"]
 MALFORMED = [
     (b'{"id": "it-bad-1", "text": ', "invalid JSON"),
     (b"\xc3\x28 not utf-8", "invalid UTF-8"),

@@ -46,8 +46,8 @@ def test_invalid_lines_are_reported_and_the_command_goes_on():
 
 def test_native_payloads_are_classified(payload):
     rows = _run([json.dumps(json.loads(payload(name))) for name in
-                 ("x_tweet.json", "tripadvisor_review.json", "facebook_comment_webhook.json")])
-    assert len(rows) >= 3
+                 ("x_tweet.json", "tripadvisor_review.json", "facebook_comment_webhook.json", "linkedin_comment.json")])
+    assert len(rows) >= 4
     assert all("label" in row and row["label"] in LABELS for row in rows)
 
 

@@ -88,7 +88,7 @@ def test_unknown_top_level_key_with_suggestion(tmp_path):
 def test_unknown_top_level_key_without_suggestion(tmp_path):
     assert error_of(tmp_path, HEAD + "zzz: 1\n" + ROUTE) == (
         '8: the config has unknown key "zzz" (expected one of: org_model, confidence_threshold, departments, '
-        "topics, business_units, policy, hub, route)"
+        "topics, business_units, policy, hub, calendar, route)"
     )
 
 
@@ -213,7 +213,7 @@ def test_unit_unknown_department(tmp_path):
 def test_unit_unknown_source(tmp_path):
     text = DANDELION.replace("      twitter: [GrandHotel]", "      instagram: [GrandHotel]") + ROUTE
     assert error_of(tmp_path, text) == (
-        '11: business unit "hotel" accounts has unknown key "instagram" (expected one of: twitter, tripadvisor, facebook)'
+        '11: business unit "hotel" accounts has unknown key "instagram" (expected one of: twitter, tripadvisor, facebook, linkedin)'
     )
 
 
@@ -301,7 +301,7 @@ def test_unknown_priority(tmp_path):
     )
 
 
-@pytest.mark.parametrize("key", ["continue", "escalate"])
+@pytest.mark.parametrize("key", ["continue", "escalate", "sticky"])
 def test_flag_not_boolean(tmp_path, key):
     assert error_of(tmp_path, with_route(f"- name: f\n  {key}: yes please\n")) == (
         f'16: route "f": {key} must be true or false, got "yes please"'
@@ -354,7 +354,7 @@ def test_catch_all_with_continue_shadows_nothing(tmp_path):
         ("label =", 'expected a value after "label ="'),
         ('label = "complaint', "a quoted value is missing its closing double quote"),
         ('label = "complaints"', 'unknown label "complaints" (known: complaint, sales_lead, recruitment, pr_crisis, other)'),
-        ("source = instagram", 'unknown source "instagram" (known: twitter, tripadvisor, facebook)'),
+        ("source = instagram", 'unknown source "instagram" (known: twitter, tripadvisor, facebook, linkedin)'),
         ("label < 3", '"label" is text: compare it with =, !=, =~ or !~, not <'),
         ("confidence < high", '"confidence" is a number, but "high" is not a number'),
         ('rating = "5"', '"rating" is a number, but "5" is not a number'),

@@ -14,6 +14,7 @@ import pytest
 
 from router.classify.model import Classifier
 from router.cli import main
+from router.conversations import Conversations
 from router.pipeline import Router, messages_for
 from router.replay.archive import read_archives
 from router.replay.engine import replay
@@ -50,7 +51,7 @@ def kafka_messages(archive: str, config: str, classifier: Classifier) -> bytes:
     """What the worker would produce for the archive's records, one `topic TAB key TAB value` line per message."""
     router = Router(classifier, load_config(config))
     lines = []
-    for outcome in replay(read_archives([Path(archive)]), router):
+    for outcome in replay(read_archives([Path(archive)]), router, conversations=Conversations()):
         for message in messages_for(outcome, decisions_topic="routing.decisions",
                                     dead_letter_topic="routing.dead-letters"):
             lines.append(b"\t".join((message.topic.encode(), message.key or b"", message.value)))

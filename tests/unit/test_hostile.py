@@ -90,7 +90,7 @@ def test_the_manifest_lists_every_file_once():
 def test_the_corpus_covers_every_family():
     families = {"nesting-", "utf8-", "utf16", "bom-", "control-", "bidi-", "zero-width-", "confusable-", "numbers-",
                 "duplicate-", "top-level-", "size-", "types-canonical-", "types-x-", "types-facebook-",
-                "types-tripadvisor-", "facebook-webhook-100000-comments"}
+                "types-tripadvisor-", "types-linkedin-", "facebook-webhook-100000-comments"}
     assert all(any(hostile.name.startswith(family) for hostile in CORPUS) for family in families)
     assert any(not hostile.routed and hostile.size() > 2_000_000 for hostile in CORPUS)
 

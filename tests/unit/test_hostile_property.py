@@ -24,7 +24,8 @@ CANONICAL = {"id": "m-1", "source": "tripadvisor", "text": "dirty room, I want a
              "account": "ChateauLaurentides", "business_unit": "hotel", "rating": 2, "thread_id": "t-1",
              "url": "https://example.com/r/1"}
 VALID = [CANONICAL] + [json.loads((PAYLOADS / name).read_bytes())
-                       for name in ("x_tweet.json", "facebook_comment_webhook.json", "tripadvisor_review.json")]
+                       for name in ("x_tweet.json", "facebook_comment_webhook.json", "tripadvisor_review.json",
+                                    "linkedin_comment.json")]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,8 @@ TOKENS = [b"{", b"}", b"[", b"]", b'"', b":", b",", b" ", b"\\", b"\\u", b"d83d"
           b"1e400", b"-1e400", b"9" * 40, b"NaN", b"Infinity", b"-Infinity", b"null", b"true", b"\x00", b"\xc0\xaf",
           b"\xed\xa0\x80", b"\xef\xbb\xbf", b"\xff\xfe", "\u202e\u200b".encode(), b'"id"', b'"source"',
           b'"twitter"', b'"text"', b'"created_at"', b'"2026-11-20T10:00:00Z"', b'"data"', b'"entry"', b'"changes"',
-          b'"value"', b'"item"', b'"comment"', b'"location_id"', b'"published_date"', b'"author"', b'"rating"']
+          b'"value"', b'"item"', b'"comment"', b'"location_id"', b'"published_date"', b'"author"', b'"rating"',
+          b'"actor"', b'"object"', b'"message"', b'"created"', b'"time"']
 # JSON that json.dumps will not write: literals Python reads but no strict reader does, and its parser's limits.
 RAW_LITERALS = [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-1e400", b"9" * 4301, b"-" + b"9" * 5000,
                 b"[" * 300 + b"]" * 300, b"[" * 1200 + b"]" * 1200, b'{"a":' * 1000 + b"{}" + b"}" * 1000]
@@ -71,7 +73,8 @@ def test_no_bytes_make_the_pipeline_raise(router, values):
     check(router, values)
 
 
-TEXT = st.text(max_size=40) | st.sampled_from(["twitter", "facebook", "tripadvisor", "2026-11-20T10:00:00Z", "comment"])
+TEXT = st.text(max_size=40) | st.sampled_from(["twitter", "facebook", "tripadvisor", "linkedin", "2026-11-20T10:00:00Z",
+                                             "comment"])
 SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(min_value=10**300, max_value=10**4000)
            | st.floats() | TEXT)
 KEYS = TEXT | st.sampled_from(sorted({key for payload in VALID for key in payload} | {"users", "includes", "from"}))

@@ -72,8 +72,84 @@ def test_tripadvisor_review(payload):
     assert mention.id == "945812377"
     assert mention.rating == 1
     assert mention.account == "1837452"
+    assert mention.thread_id is None and mention.partition_key == "945812377"  # a review is no conversation
     assert mention.text.startswith("Dirty room, rude front desk\nWe booked two nights.")
     assert mention.author.handle == "TravellerFromLyon"
+
+
+LINKEDIN_POST = "urn:li:activity:7398120045617389568"
+LINKEDIN_COMMENT = f"urn:li:comment:({LINKEDIN_POST},7398131877023555584)"
+LINKEDIN_THREAD = f"urn:li:comment:({LINKEDIN_POST},7398124410988462080)"
+
+
+def test_linkedin_comment(payload):
+    [mention] = decode_record(payload("linkedin_comment.json"))
+    assert mention.source == "linkedin"
+    assert mention.id == LINKEDIN_COMMENT
+    assert mention.text.startswith("Same question here: we are planning our sales kickoff")
+    assert mention.created_at == datetime(2026, 11, 20, 15, 23, 12, 407000, tzinfo=timezone.utc)
+    assert mention.author.id == "urn:li:person:8Xq2Lb7kTp"
+    assert mention.account is None  # a LinkedIn comment does not name the organization whose post it answers
+    assert mention.url == f"https://www.linkedin.com/feed/update/{LINKEDIN_POST}/"
+
+
+def test_a_linkedin_reply_and_the_comment_it_answers_share_a_thread(payload):
+    reply = json.loads(payload("linkedin_comment.json"))
+    assert decode_record(json.dumps(reply).encode())[0].thread_id == LINKEDIN_THREAD
+    opening = {key: value for key, value in reply.items() if key != "parentComment"}
+    opening.update(commentUrn=LINKEDIN_THREAD, id="7398124410988462080")
+    del opening["$URN"]
+    [mention] = decode_record(json.dumps(opening).encode())
+    assert mention.id == mention.thread_id == LINKEDIN_THREAD
+    # Another member's comment on the same post opens another thread.
+    other = {**opening, "commentUrn": f"urn:li:comment:({LINKEDIN_POST},7398199999999999999)"}
+    assert decode_record(json.dumps(other).encode())[0].thread_id != LINKEDIN_THREAD
+
+
+@pytest.mark.parametrize(("dropped", "expected"), [
+    ((), LINKEDIN_COMMENT),
+    (("commentUrn",), LINKEDIN_COMMENT),  # $URN, the same URN
+    (("commentUrn", "$URN"), "7398131877023555584"),  # the bare id, unique to LinkedIn all the same
+])
+def test_a_linkedin_comment_is_known_by_its_urn_else_its_id(payload, dropped, expected):
+    comment = {key: value for key, value in json.loads(payload("linkedin_comment.json")).items() if key not in dropped}
+    assert decode_record(json.dumps(comment).encode())[0].id == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"message": "a plain string"}, "invalid mention: text: Field required"),
+        ({"message": {"text": 42}}, "invalid mention: text: Input should be a valid string"),
+        ({"created": None}, "invalid mention: created_at: Field required"),
+        ({"created": {"time": "2026-11-20T15:23:12Z"}}, "invalid mention: created_at: created.time must be epoch milliseconds"),
+        ({"created": {"time": 1795188192.5}}, "invalid mention: created_at: created.time must be epoch milliseconds"),
+        ({"created": {"time": True}}, "invalid mention: created_at: created.time must be epoch milliseconds"),
+        ({"created": {"time": 10**18}}, "invalid mention: created_at: Unix time out of range"),
+        ({"actor": ["urn:li:person:1"]}, "invalid mention: author.id: Input should be a valid string"),
+        ({"commentUrn": {"urn": 1}}, "invalid mention: id: Input should be a valid string"),
+        ({"parentComment": [LINKEDIN_THREAD]}, "invalid mention: thread_id: Input should be a valid string"),
+    ],
+)
+def test_hostile_linkedin_comments_are_dead_lettered(payload, change, reason):
+    comment = {**json.loads(payload("linkedin_comment.json")), **change}
+    with pytest.raises(InvalidMention) as caught:
+        decode_record(json.dumps(comment).encode())
+    assert str(caught.value) == reason
+
+
+def test_a_linkedin_comment_without_any_id_is_refused(payload):
+    comment = {key: value for key, value in json.loads(payload("linkedin_comment.json")).items()
+               if key not in ("commentUrn", "$URN", "id")}
+    with pytest.raises(InvalidMention, match="^invalid mention: id: Field required"):
+        decode_record(json.dumps(comment).encode())
+
+
+@pytest.mark.parametrize("post", ["urn:li:activity:1/../../evil", "https://evil.example/", 7398120045617389568,
+                                  "urn:li:person:123"])
+def test_a_linkedin_link_is_built_only_from_a_post_urn(payload, post):
+    comment = {**json.loads(payload("linkedin_comment.json")), "object": post}
+    assert decode_record(json.dumps(comment).encode())[0].url is None
 
 
 @pytest.mark.parametrize(
@@ -89,7 +165,7 @@ def test_tripadvisor_review(payload):
         ),
         (
             b'{"id": "1", "source": "myspace", "text": "x", "created_at": "2026-11-20T10:00:00Z"}',
-            "invalid mention: source: Input should be 'twitter', 'tripadvisor' or 'facebook'",
+            "invalid mention: source: Input should be 'twitter', 'tripadvisor', 'facebook' or 'linkedin'",
         ),
         (
             b'{"id": "1", "source": "twitter", "text": "x", "created_at": "2026-11-20T10:00:00"}',

@@ -90,8 +90,9 @@ def test_diff_json(capsys, configs):
 
 def test_fail_on_change_gates_owner_changes(capsys, configs):
     code, out, err = run(capsys, *ARCHIVES, "--config", configs[0], "--against", configs[1], "--fail-on-change", "1")
-    assert code == 1 and "19 of 79 mentions (24.05%) change" in err
-    assert "(owner 7, queues 7, priority 12), more than the 1 % allowed" in err
+    # A job question in a thread another department owns keeps that owner under both configs: it does not move.
+    assert code == 1 and "18 of 79 mentions (22.78%) change" in err
+    assert "(owner 6, queues 6, priority 12), more than the 1 % allowed" in err
     code, _, err = run(capsys, *ARCHIVES, "--config", configs[0], "--against", configs[1], "--fail-on-change", "50")
     assert code == 0 and err == ""
     code, _, _ = run(capsys, *ARCHIVES, "--config", configs[0], "--against", configs[0], "--fail-on-change", "0")

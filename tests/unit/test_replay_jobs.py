@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from router.cli import main
+from router.conversations import Conversations
 from router.pipeline import Record
 from router.replay.archive import read_archives
 from router.replay.engine import replay as replay_all
@@ -67,7 +68,7 @@ def test_summaries_of_parts_add_up_to_the_summary_of_the_whole():
     spec = RouterSpec(Path(CONFIG), None)
     router = spec.load()
     whole = Summary()
-    for outcome in replay_all(read_archives(map(Path, ARCHIVES)), router, 3):
+    for outcome in replay_all(read_archives(map(Path, ARCHIVES)), router, 3, Conversations()):
         whole.add(outcome)
     merged = Summary()
     for part in parts(read_archives(map(Path, ARCHIVES)), Summarise(spec, 3, write=False, router=router), 1):

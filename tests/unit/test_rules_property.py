@@ -1,5 +1,6 @@
 """Property: no mention, classification or confidence flag makes routing raise, in any org model."""
 
+from datetime import timedelta, timezone
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -21,17 +22,23 @@ EVERY_MATCHER = [
     'text =~ ".*é.*"', 'account =~ "(?i)x.*"', 'lang !~ "fr"', 'author.handle =~ ".+"', 'author.id = "1"',
     'business_unit =~ "h.*"', 'id =~ ".*"', 'thread_id = "t"', "confidence < 0.5", "score.complaint >= 0.2",
     "rating <= 2", "author.followers > 100", "author.verified = true", "low_confidence = true",
-    "source != twitter", 'label =~ "c.*"',
+    "source != twitter", 'label =~ "c.*"', "hour = 18-8", "weekday = sat,sun", "business_hours = true",
 ]
 EVERY_ROUTE = "\n".join(
-    f"    - name: r{i}\n      continue: true\n      match: ['{m}']\n      tags: [t{i}]" for i, m in enumerate(EVERY_MATCHER)
+    f"    - name: r{i}\n      continue: true\n      match: ['{m}']\n      tags: [t{i}]\n      respond_within: {i + 1}h"
+    for i, m in enumerate(EVERY_MATCHER)
 )
 ALL_FIELDS_CONFIG = compile_text(YamlText("every-matcher.yaml", f"""\
 org_model: decentralized
 departments: {{sales: q.sales}}
 topics: {{unassigned: q.none}}
+calendar:
+  time_zone: Pacific/Kiritimati
+  hours: {{mon-fri: ["00:00-01:00", "23:00-24:00"], sun: "09:00-17:00"}}
+  holidays: [2026-11-20]
 route:
   name: root
+  respond_within: 2d
   routes:
 {EVERY_ROUTE}
     - name: words
@@ -59,9 +66,12 @@ authors = st.one_of(
 mentions = st.builds(
     lambda **fields: Mention.model_validate({k: v for k, v in fields.items() if v is not None}),
     id=st.text(min_size=1, max_size=10),
-    source=st.sampled_from(["twitter", "tripadvisor", "facebook"]),
+    source=st.sampled_from(["twitter", "tripadvisor", "facebook", "linkedin"]),
     text=texts,
-    created_at=st.just("2026-11-20T10:00:00Z"),
+    # Any instant, in offsets as far apart as they go: the local-time matchers and deadlines meet the first and
+    # last days that datetime can hold.
+    created_at=st.datetimes(timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=14)),
+                                                       timezone(timedelta(hours=-12))])),
     author=authors,
     lang=maybe_text,
     account=st.one_of(st.none(), st.sampled_from(ACCOUNTS), st.text(max_size=20)),
@@ -93,3 +103,6 @@ def test_routing_never_raises(mention, classification, low, index):
 def test_every_matcher_kind_survives_any_mention(mention, classification, low):
     decision = ALL_FIELDS_CONFIG.decide(mention, classification, low_confidence=low)
     assert decision.queues in (("q.none",), ("q.sales",))
+    assert decision.due_by is None or decision.due_by > mention.created_at
+    explained = ALL_FIELDS_CONFIG.explain(mention, classification, low_confidence=low).decision
+    assert explained == decision

@@ -130,7 +130,7 @@ def test_config_is_immutable(tmp_path):
 def test_decision_as_dict(tmp_path):
     assert decide(write(tmp_path, TREE), "complaint", lang="fr").as_dict() == {
         "owner": "customer_service", "queues": ["q.cs", "q.l"], "priority": "low", "copies": ["legal"],
-        "tags": ["root-tag"], "route": ["root", "complaint", "complaint-fr"],
+        "tags": ["root-tag"], "route": ["root", "complaint", "complaint-fr"], "due_by": None,
     }
 
 
