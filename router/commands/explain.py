@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raw = sys.stdin.buffer.read() if args.mention == "-" else Path(args.mention).read_bytes()
         mentions = decode_record(raw)
         classifier = _classifier(args)
-        classifications = classifier.classify([m.text for m in mentions])
+        classifications = classifier.classify([m.text for m in mentions], [m.lang for m in mentions])
         explanations = _explain(config, mentions, classifications, classifier, args.thread_owner)
         threshold = config.threshold(classifier)
     except (RouterError, OSError) as error:
@@ -43,9 +43,15 @@ def run(args: argparse.Namespace) -> int:
     for index, (mention, explanation) in enumerate(zip(mentions, explanations)):
         if index:
             print()
-        print(f"mention {mention.id} ({mention.source}{', lang ' + mention.lang if mention.lang else ''})")
+        print(f"mention {mention.id} ({mention.source}{_lang(mention.lang, explanation.classification.lang)})")
         print("\n".join(render_explanation(config, explanation, threshold)))
     return 0
+
+
+def _lang(given: str | None, found: str | None) -> str:
+    if given:
+        return f", lang {given}"
+    return f", lang {found} (detected)" if found else ""
 
 
 def _explain(config: RoutingConfig, mentions: list[Mention], classifications: list[Classification],

@@ -132,8 +132,8 @@ class RoutingConfig:
         mention's thread: a reply keeps the owner it names, unless its route says `sticky: false` or it is
         a crisis.
         """
-        if low_confidence is None:
-            low_confidence = classification.confidence < self.threshold(classifier)
+        if low_confidence is None:  # a doubted label (unknown language, no text) is a guess at any confidence
+            low_confidence = classification.doubt is not None or classification.confidence < self.threshold(classifier)
         owner = thread_owner(thread, mention)
         if trace is not None:
             return self._route(mention, classification, low_confidence, trace, owner)
