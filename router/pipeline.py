@@ -76,6 +76,8 @@ class Routing:
             "confidence": self.confidence,
             "scores": {label: round(score, 4) for label, score in classification.scores.items()},
             "low_confidence": self.low_confidence,
+            "low_confidence_reason": classification.low_confidence_reason(self.low_confidence),
+            "lang": classification.lang,
             **self.decision.as_dict(),
             "config_hash": self.config_hash,
             "model_version": self.model_version,
@@ -183,8 +185,8 @@ def classify_batch(records: Sequence[Record], decoded: "list[list[Mention] | Dea
     """Each record's classifications; one classifier call for the batch, or one per record if that call raises."""
     try:
         # One classifier call per batch: vectorising many texts at once is what makes it fast.
-        texts = [mention.text for mentions in decoded if isinstance(mentions, list) for mention in mentions]
-        classifications = iter(classifier.classify(texts))
+        batch = [mention for found in decoded if isinstance(found, list) for mention in found]
+        classifications = iter(classifier.classify([m.text for m in batch], [m.lang for m in batch]))
         return [mentions if isinstance(mentions, DeadLettered) else _take(classifications, len(mentions))
                 for mentions in decoded]
     except Exception:  # noqa: BLE001 - find the record that raised; classify the others alone
@@ -261,7 +263,7 @@ def _classify_alone(record: Record, mentions: "list[Mention] | DeadLettered", cl
     if isinstance(mentions, DeadLettered):
         return mentions
     try:
-        return _take(iter(classifier.classify([mention.text for mention in mentions])), len(mentions))
+        return _take(iter(classifier.classify([m.text for m in mentions], [m.lang for m in mentions])), len(mentions))
     except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
         return _failed(record, DeadLetterKind.ROUTING_FAILED, error)
 

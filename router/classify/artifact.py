@@ -11,6 +11,7 @@ import skops
 import skops.io as sio
 
 from router.classify import runtime
+from router.classify.features import SentimentLexicon
 from router.classify.runtime import MANIFEST_FILE, read_manifest
 from router.errors import ModelError
 
@@ -24,6 +25,7 @@ MODEL_FILE = "model.skops"
 TRUSTED_TYPES = frozenset(
     {
         "router.classify.features.NgramCounter",
+        "router.classify.features.SentimentLexicon",
         "router.classify.normalize.TextNormalizer",
         "sklearn.calibration.CalibratedClassifierCV",
         "sklearn.calibration._CalibratedClassifier",
@@ -77,7 +79,9 @@ def runtime_model(pipeline) -> runtime.LinearModel:
                                np.ascontiguousarray(coef), np.array(intercept, dtype=np.float64), temperature)
 
 
-def _runtime_block(step) -> runtime.NgramBlock:
+def _runtime_block(step) -> runtime.NgramBlock | runtime.LexiconBlock:
+    if isinstance(step, SentimentLexicon):
+        return runtime.LexiconBlock(step.vocabulary_.copy(), step.valences_.copy())
     counts, tfidf = step.named_steps["counts"], step.named_steps["tfidf"]
     if not (tfidf.sublinear_tf and tfidf.norm == "l2" and tfidf.use_idf):
         raise ModelError("cannot export this pipeline to runtime arrays: TF-IDF must be sublinear, l2, with idf")

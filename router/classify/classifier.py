@@ -5,10 +5,14 @@ from pathlib import Path
 from typing import Protocol
 
 from router.classify.labels import Classification
+from router.classify.language import primary
 
 
 class Classifier(Protocol):
-    """Labels texts in batches; a label less confident than `threshold` is a guess, and its mention is triaged."""
+    """Labels texts in batches; a label less confident than `threshold`, or doubted, is a guess: its mention is triaged.
+
+    `langs` are the languages the platform gave, one per text (None where it gave none, or for all).
+    """
 
     @property
     def version(self) -> str: ...
@@ -16,7 +20,7 @@ class Classifier(Protocol):
     @property
     def threshold(self) -> float: ...
 
-    def classify(self, texts: Sequence[str]) -> list[Classification]: ...
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Classification]: ...
 
 
 class ForcedLabel:
@@ -35,8 +39,9 @@ class ForcedLabel:
     def threshold(self) -> float:
         return self._model().threshold
 
-    def classify(self, texts: Sequence[str]) -> list[Classification]:
-        return [Classification.forced(self.label, self.confidence) for _ in texts]
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Classification]:
+        given = langs if langs is not None else [None] * len(texts)
+        return [Classification.forced(self.label, self.confidence, primary(lang)) for lang in given]
 
 
 def load_model(directory: Path | None = None) -> Classifier:

@@ -1,12 +1,16 @@
-"""The n-gram counter as a scikit-learn step of the training pipeline; the counting itself is in ngrams.py.
+"""The n-gram counter and the sentiment lexicon as scikit-learn steps; the arithmetic is in ngrams.py and lexicon.py.
 
-It stays at this path because saved artifacts name it.
+They stay at this path because saved artifacts name them.
 """
+
+from importlib import resources
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from router.classify import lexicon
 from router.classify.ngrams import char_ngrams, count_matrix, lookup_table, slots, word_ngrams
+from router.classify.text import normalize
 
 
 class NgramCounter(TransformerMixin, BaseEstimator):
@@ -58,3 +62,31 @@ class NgramCounter(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray([f"{self.kind}_{index}" for index in range(len(self.vocabulary_))], dtype=object)
+
+
+class SentimentLexicon(TransformerMixin, BaseEstimator):
+    """VADER's lexicon scores of normalised texts (see lexicon.py): four columns.
+
+    Fitting reads the lexicon from the vaderSentiment package (MIT) and keeps it as arrays, so
+    the fitted step, and the runtime arrays exported from it, need no package to run.
+    """
+
+    def fit(self, X=None, y=None):  # noqa: N803 - scikit-learn's signature
+        words, valences = [], []
+        text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+        for line in text.splitlines():
+            word, valence = line.split("\t")[:2]
+            words.append(normalize(word))
+            valences.append(float(valence))
+        hashes, kept = lexicon.word_hashes(words)
+        # Entries that normalise alike ("naïve", "naive") keep the first valence.
+        self.vocabulary_, first = np.unique(hashes, return_index=True)
+        self.valences_ = np.asarray(valences, dtype=np.float64)[kept][first]
+        return self
+
+    def transform(self, X):  # noqa: N803
+        return lexicon.scores(list(X), self.vocabulary_, self.valences_)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(["lexicon_negative", "lexicon_neutral", "lexicon_positive", "lexicon_compound"],
+                          dtype=object)

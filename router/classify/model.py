@@ -7,6 +7,7 @@ import numpy as np
 
 from router.classify import runtime
 from router.classify.labels import LABELS, Classification
+from router.classify.language import assess
 from router.errors import ModelError
 from router.settings import REPO_ROOT, get_settings
 
@@ -31,6 +32,9 @@ class Classifier:
         self.version: str = manifest.get("version", "unknown")
         self.threshold: float = float(manifest.get("threshold", DEFAULT_THRESHOLD))
         self.labels: tuple[str, ...] = model.labels
+        # The languages it was trained for; a model whose manifest does not say is trusted in any language.
+        languages = manifest.get("languages")
+        self.languages: frozenset[str] | None = frozenset(languages) if languages is not None else None
         unknown = set(self.labels) - set(LABELS)
         if unknown:
             raise ModelError(f"model {self.version} predicts unknown labels: {sorted(unknown)}")
@@ -48,14 +52,15 @@ class Classifier:
             return np.zeros((0, len(self.labels)))
         return np.vstack([self.model.probabilities(chunk) for chunk in _chunks(texts, CHUNK_CHARACTERS)])
 
-    def classify(self, texts: Sequence[str]) -> list[Classification]:
-        """One Classification per text, in order."""
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Classification]:
+        """One Classification per text, in order; `langs` are the platform's languages, detected where None."""
         probabilities = self.probabilities(texts)
         best = probabilities.argmax(axis=1).tolist()
-        labels = self.labels
+        labels, languages = self.labels, self.languages
+        given = langs if langs is not None else [None] * len(texts)
         return [
-            Classification(labels[index], row[index], dict(zip(labels, row)))
-            for index, row in zip(best, probabilities.tolist())
+            Classification(labels[index], row[index], dict(zip(labels, row)), *assess(text, lang, languages))
+            for index, row, text, lang in zip(best, probabilities.tolist(), texts, given, strict=True)
         ]
 
 

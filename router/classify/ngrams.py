@@ -70,24 +70,30 @@ def char_ngrams(texts, sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(docs), np.concatenate(hashes)
 
 
-def word_ngrams(texts, sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(document index, hash) of every word unigram and, if sizes[1] == 2, bigram."""
+def words(texts) -> tuple[np.ndarray, np.ndarray]:
+    """(document index, hash) of every word, in order: the unigrams, which the lexicon scores read too."""
     data, doc = _buffer(texts)
     prefix, powers = _prefix(data)
     inside = _WORD_BYTE[data]
     edges = np.diff(np.concatenate(([False], inside, [False])).astype(np.int8))
     start, end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     with np.errstate(over="ignore"):
-        words = _span_hash(prefix, powers, start, end)
-        word_doc = doc[start]
+        return doc[start], _span_hash(prefix, powers, start, end)
+
+
+def word_ngrams(texts, sizes: tuple[int, int],
+                found: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(document index, hash) of every word unigram and, if sizes[1] == 2, bigram; `found`: words(texts) if known."""
+    word_doc, words_ = found if found is not None else words(texts)
+    with np.errstate(over="ignore"):
         docs, hashes = [], []
         if sizes[0] <= 1:
             docs.append(word_doc)
-            hashes.append(words)
-        if sizes[1] >= 2 and len(words) > 1:
+            hashes.append(words_)
+        if sizes[1] >= 2 and len(words_) > 1:
             same = word_doc[:-1] == word_doc[1:]
             docs.append(word_doc[:-1][same])
-            hashes.append(words[:-1][same] * _PAIR + words[1:][same])
+            hashes.append(words_[:-1][same] * _PAIR + words_[1:][same])
     if not docs:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
     return np.concatenate(docs), np.concatenate(hashes)
@@ -107,12 +113,17 @@ def lookup_table(vocabulary: np.ndarray, bits: int) -> np.ndarray:
 
 
 def count_matrix(texts: list[str], kind: str, ngram_range: tuple[int, int], vocabulary: np.ndarray,
-                 table: np.ndarray, bits: int) -> sp.csr_matrix:
-    """Counts of the vocabulary's n-grams in each text, one row per text, one column per vocabulary entry."""
+                 table: np.ndarray, bits: int, found: tuple[np.ndarray, np.ndarray] | None = None) -> sp.csr_matrix:
+    """Counts of the vocabulary's n-grams in each text, one row per text, one column per vocabulary entry.
+
+    `found` is words(texts), when another block has computed it already.
+    """
     if len(vocabulary) == 0:
         return sp.csr_matrix((len(texts), 0))
-    extract = char_ngrams if kind == "char" else word_ngrams
-    docs, hashes = extract(texts, ngram_range)
+    if kind == "char":
+        docs, hashes = char_ngrams(texts, ngram_range)
+    else:
+        docs, hashes = word_ngrams(texts, ngram_range, found)
     column = table[slots(hashes, bits)]
     # An empty slot holds -1, which reads the last vocabulary entry: the equality test
     # below rejects it like any other mismatch, so one mask does both checks.

@@ -2,7 +2,8 @@
 
 Importing scikit-learn costs each process about 100 MB and its estimators check their
 inputs on every call; the arithmetic of the shipped pipeline is a few numpy lines:
-n-gram counts, sublinear TF-IDF normalised per block, a linear model, temperature scaling.
+n-gram counts, sublinear TF-IDF normalised per block, sentiment lexicon scores, a linear model,
+temperature scaling.
 The arrays are saved beside the skops file as a .npz that loads without pickle.
 """
 
@@ -14,13 +15,18 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from router.classify.ngrams import count_matrix, lookup_table
+from router.classify import lexicon
+from router.classify.ngrams import count_matrix, lookup_table, words
 from router.classify.text import normalize
 from router.errors import ModelError
 
+# What ngrams.words() gives: the document index and the hash of every word of a batch.
+Words = tuple[np.ndarray, np.ndarray]
 RUNTIME_FILE = "runtime.npz"
 MANIFEST_FILE = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: blocks may be sentiment lexicons; format 1 files (n-gram blocks only) still load
+READABLE_FORMATS = (1, 2)
+LEXICON = "lexicon"
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,9 @@ class NgramBlock:
     def __post_init__(self) -> None:
         object.__setattr__(self, "table", lookup_table(self.vocabulary, self.table_bits))
 
-    def tfidf(self, texts: list[str]) -> sp.csr_matrix:
+    def tfidf(self, texts: list[str], found: Words | None = None) -> sp.csr_matrix:
         """Sublinear TF-IDF rows of unit length, as scikit-learn's TfidfTransformer(sublinear_tf=True) gives."""
-        rows = count_matrix(texts, self.kind, self.ngram_range, self.vocabulary, self.table, self.table_bits)
+        rows = count_matrix(texts, self.kind, self.ngram_range, self.vocabulary, self.table, self.table_bits, found)
         np.log(rows.data, out=rows.data)
         rows.data += 1.0
         rows.data *= self.idf[rows.indices]
@@ -51,20 +57,36 @@ class NgramBlock:
         rows.data /= np.repeat(norms, lengths)
         return rows
 
+    features = tfidf
+
+
+@dataclass(frozen=True)
+class LexiconBlock:
+    """Sentiment lexicon scores: sorted word hashes and their valences."""
+
+    vocabulary: np.ndarray
+    valences: np.ndarray
+    kind: str = LEXICON
+
+    def features(self, texts: list[str], found: Words | None = None) -> sp.csr_matrix:
+        return lexicon.scores(texts, self.vocabulary, self.valences, found)
+
 
 @dataclass(frozen=True)
 class LinearModel:
     """Probabilities of each label: softmax(temperature * (features @ coef.T + intercept))."""
 
     labels: tuple[str, ...]
-    blocks: tuple[NgramBlock, ...]
+    blocks: tuple[NgramBlock | LexiconBlock, ...]
     coef: np.ndarray  # labels x features, the blocks' columns side by side
     intercept: np.ndarray
     temperature: float  # 1.0 for an uncalibrated model
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         normalised = [normalize(text) for text in texts]
-        features = sp.hstack([block.tfidf(normalised) for block in self.blocks], format="csr")
+        # The words are split and hashed once for the word n-grams and the lexicon scores.
+        found = words(normalised) if any(block.kind != "char" for block in self.blocks) else None
+        features = sp.hstack([block.features(normalised, found) for block in self.blocks], format="csr")
         logits = self.temperature * (features @ self.coef.T + self.intercept)
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
@@ -88,9 +110,12 @@ def save(model: LinearModel, directory: Path) -> None:
                               "intercept": model.intercept, "temperature": model.temperature,
                               "blocks": len(model.blocks)}
     for index, block in enumerate(model.blocks):
-        arrays |= {f"block{index}_kind": block.kind, f"block{index}_ngram_range": np.array(block.ngram_range),
-                   f"block{index}_vocabulary": block.vocabulary, f"block{index}_table_bits": block.table_bits,
-                   f"block{index}_idf": block.idf}
+        arrays |= {f"block{index}_kind": block.kind, f"block{index}_vocabulary": block.vocabulary}
+        if isinstance(block, LexiconBlock):
+            arrays[f"block{index}_valences"] = block.valences
+        else:
+            arrays |= {f"block{index}_ngram_range": np.array(block.ngram_range),
+                       f"block{index}_table_bits": block.table_bits, f"block{index}_idf": block.idf}
     with open(directory / RUNTIME_FILE, "wb") as out:
         np.savez_compressed(out, **arrays)
 
@@ -102,8 +127,9 @@ def load(directory: Path) -> LinearModel:
         raise ModelError(f"no model at {directory}: {RUNTIME_FILE} is missing (save the model again with this version)")
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            if int(arrays["format"]) != FORMAT:
-                raise ModelError(f"model {path} has format {int(arrays['format'])}; this version reads {FORMAT}")
+            if int(arrays["format"]) not in READABLE_FORMATS:
+                raise ModelError(f"model {path} has format {int(arrays['format'])}; this version reads "
+                                 f"{' and '.join(map(str, READABLE_FORMATS))}")
             blocks = tuple(_block(arrays, index) for index in range(int(arrays["blocks"])))
             return LinearModel(tuple(str(label) for label in arrays["labels"]), blocks, arrays["coef"],
                                arrays["intercept"], float(arrays["temperature"]))
@@ -113,7 +139,9 @@ def load(directory: Path) -> LinearModel:
         raise ModelError(f"cannot load model {path}: {type(error).__name__}: {error}") from None
 
 
-def _block(arrays: Any, index: int) -> NgramBlock:
+def _block(arrays: Any, index: int) -> NgramBlock | LexiconBlock:
+    if str(arrays[f"block{index}_kind"]) == LEXICON:
+        return LexiconBlock(arrays[f"block{index}_vocabulary"], arrays[f"block{index}_valences"])
     low, high = (int(size) for size in arrays[f"block{index}_ngram_range"])
     return NgramBlock(str(arrays[f"block{index}_kind"]), (low, high), arrays[f"block{index}_vocabulary"],
                       int(arrays[f"block{index}_table_bits"]), arrays[f"block{index}_idf"])

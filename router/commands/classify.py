@@ -38,7 +38,7 @@ def _records(handle) -> Iterator[tuple[int, list | str]]:
 def _flush(router: Router, pending: list, out) -> None:
     """Classify the mentions of a batch and write the lines in input order."""
     mentions = [m for _, item in pending if not isinstance(item, str) for m in item]
-    results = iter(router.classifier.classify([m.text for m in mentions]))
+    results = iter(router.classifier.classify([m.text for m in mentions], [m.lang for m in mentions]))
     for number, item in pending:
         if isinstance(item, str):
             out.write(json.dumps({"line": number, "error": item}) + "\n")
@@ -52,6 +52,8 @@ def _flush(router: Router, pending: list, out) -> None:
                 "confidence": round(result.confidence, 4),
                 "scores": {label: round(p, 4) for label, p in result.scores.items()},
                 "low_confidence": ruling.low_confidence,
+                "low_confidence_reason": result.low_confidence_reason(ruling.low_confidence),
+                "lang": result.lang,
             }, ensure_ascii=False) + "\n")
     pending.clear()
 

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raw = sys.stdin.buffer.read() if args.mention == "-" else Path(args.mention).read_bytes()
         mentions = decode_record(raw)
         classifier = _classifier(args)
-        classifications = classifier.classify([m.text for m in mentions])
+        classifications = classifier.classify([m.text for m in mentions], [m.lang for m in mentions])
         if args.incident and config.crisis is None:
             raise RouterError(f"{args.config} has no crisis section: no incident can be open")
         explanations = _explain(config, mentions, classifications, classifier, args.thread_owner, args.incident)
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     for index, (mention, explanation) in enumerate(zip(mentions, explanations)):
         if index:
             print()
-        print(f"mention {mention.id} ({mention.source}{', lang ' + mention.lang if mention.lang else ''})")
+        print(f"mention {mention.id} ({mention.source}{_lang(mention.lang, explanation.classification.lang)})")
         print("\n".join(render_explanation(config, explanation, threshold)))
         signal = crisis_signal(mention, explanation.classification, explanation.decision, config)
         if signal is not None:
@@ -65,6 +65,12 @@ def _crisis_line(signal: Signal) -> str:
     scopes = ", ".join(signal.scopes) or "none (no account, unit or topic)"
     influential = "; an influencer: it opens an incident on its own" if signal.influential else ""
     return f"crisis detection: {counted}; scopes {scopes}{influential}"
+
+
+def _lang(given: str | None, found: str | None) -> str:
+    if given:
+        return f", lang {given}"
+    return f", lang {found} (detected)" if found else ""
 
 
 def _explain(config: RoutingConfig, mentions: list[Mention], classifications: list[Classification],

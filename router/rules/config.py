@@ -146,8 +146,8 @@ class RoutingConfig:
         a crisis. `incident` is the open incident whose scope the mention belongs to (the crisis detector
         says which): the decision carries its id and the `crisis:` section's override applies.
         """
-        if low_confidence is None:
-            low_confidence = classification.confidence < self.threshold(classifier)
+        if low_confidence is None:  # a doubted label (unknown language, no text) is a guess at any confidence
+            low_confidence = classification.doubt is not None or classification.confidence < self.threshold(classifier)
         owner = thread_owner(thread, mention)
         if trace is not None:
             return self._route(mention, classification, low_confidence, trace, owner, incident)

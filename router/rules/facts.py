@@ -69,7 +69,7 @@ def _score(label: str) -> Callable[[Facts], Any]:
 STRING_FIELDS: dict[str, Callable[[Facts], Any]] = {
     "label": lambda f: f.classification.label,
     "source": lambda f: f.mention.source,
-    "lang": lambda f: f.mention.lang,
+    "lang": lambda f: f.mention.lang or f.classification.lang,  # the platform's, else the detected one
     "account": lambda f: f.mention.account,
     "business_unit": lambda f: f.unit,
     "text": lambda f: f.mention.text,

@@ -67,7 +67,8 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
     d, c = explanation.decision, explanation.classification
     scores = ", ".join(f"{label} {score:.2f}" for label, score in sorted(c.scores.items(), key=lambda kv: -kv[1]))
     limit = f", threshold {threshold:.2f}" if threshold is not None else ""
-    low = ", LOW: triage" if explanation.low_confidence else ""
+    reason = c.low_confidence_reason(explanation.low_confidence)
+    low = f", LOW ({reason}): triage" if reason else ""
     unit = f"   business unit: {explanation.unit}" if explanation.unit else ""
     lines = [
         f"label: {c.label} (confidence {c.confidence:.2f}{limit}{low})",

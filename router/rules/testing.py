@@ -156,7 +156,7 @@ class _Runner:
             result.problems.append("thread_owner needs a mention with a thread_id")
             return result
         classifier = self.classifier(case)
-        classification = classifier.classify([mention.text])[0]
+        classification = classifier.classify([mention.text], [mention.lang])[0]
         # A reply in a thread that an earlier mention gave to `thread_owner`.
         thread = Conversation(owner=case["thread_owner"]) if "thread_owner" in case else None
         if case.get("incident") and self.config.crisis is None:

@@ -13,7 +13,7 @@ class RaisingClassifier:
         self._classifier, self._marker = classifier, marker
         self.threshold, self.version = classifier.threshold, classifier.version
 
-    def classify(self, texts: Sequence[str]) -> list[Classification]:
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Classification]:
         if any(self._marker in text for text in texts):
             raise RuntimeError(f"injected routing fault: a text contains {self._marker!r}")
-        return self._classifier.classify(texts)
+        return self._classifier.classify(texts, langs)

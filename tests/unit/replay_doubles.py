@@ -20,7 +20,7 @@ class KeywordClassifier:
     def __init__(self, version: str = "keywords-1") -> None:
         self.version = version
 
-    def classify(self, texts: Sequence[str]) -> list[Classification]:
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Classification]:
         return [self._one(text.lower()) for text in texts]
 
     def _one(self, text: str) -> Classification:

@@ -1,5 +1,6 @@
 """Training, the skops artifact and its manifest, and the shipped model on a fixed bilingual check set."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from router.classify import artifact
 from router.classify.labels import LABELS, Classification
 from router.classify.model import CHUNK_CHARACTERS, Classifier, default_model_dir
+from router.classify.runtime import load
 from router.classify.training.corpus import Labelled, read_labelled
 from router.classify.training.train import train
 from router.errors import ModelError
@@ -20,16 +22,17 @@ SEED = Path(__file__).resolve().parents[2] / "models" / "corpus" / "seed.jsonl"
 
 
 def small_corpus(per_label: int = 40) -> Labelled:
-    """Every 4th seed example, at most `per_label` a label, in both languages."""
+    """Every 4th seed example, at most `per_label` a label, in both languages, with their batches."""
     full = read_labelled([SEED])
     taken: dict[str, int] = {}
-    texts, labels = [], []
-    for index, (text, label) in enumerate(zip(full.texts, full.labels)):
+    texts, labels, groups = [], [], []
+    for index, (text, label, group) in enumerate(zip(full.texts, full.labels, full.groups or [])):
         if index % 4 == 0 and taken.get(label, 0) < per_label:
             taken[label] = taken.get(label, 0) + 1
             texts.append(text)
             labels.append(label)
-    return Labelled(texts, labels)
+            groups.append(group)
+    return Labelled(texts, labels, groups=groups)
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +102,18 @@ def test_manifest_records_what_the_issue_asks(trained):
     assert manifest["labels"] == sorted(LABELS)
     assert set(manifest["versions"]) == {"scikit-learn", "skops", "python"}
     assert len(manifest["training_data"]["sha256"]) == 64
-    assert manifest["version"].startswith("mention-clf-") and manifest["version"].endswith(
-        manifest["training_data"]["sha256"][:8]
-    )
+    # The version's suffix hashes the pipeline and the data: the same data through another pipeline is another model.
+    named = hashlib.sha256(f"{manifest['pipeline']}\n{manifest['training_data']['sha256']}".encode()).hexdigest()
+    assert manifest["version"].startswith("mention-clf-") and manifest["version"].endswith(named[:8])
     assert sum(manifest["training_data"]["per_label"].values()) == manifest["training_data"]["n"]
     assert 0.5 <= manifest["threshold"] <= 0.8
     assert {"macro_f1", "accuracy", "per_label"} <= manifest["metrics"]["holdout"].keys()
+    # Calibrated on the seed batches held out whole, not on stratified folds: see test_calibration.py.
+    recorded = manifest["calibration"]
+    assert recorded["method"].startswith("temperature, fitted on each seed batch held out")
+    assert recorded["held_out_examples"] == manifest["training_data"]["n"]  # every example has its batch
+    assert load(trained).temperature == pytest.approx(recorded["temperature"])
+    assert recorded["temperature"] != pytest.approx(recorded["temperature_stratified_folds"])
 
 
 def test_classify_returns_probabilities_for_every_label(trained):

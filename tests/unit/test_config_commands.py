@@ -44,7 +44,7 @@ class FakeClassifier:
 
     threshold = 0.6
 
-    def classify(self, texts):
+    def classify(self, texts, langs=None):
         return [Classification("sales_lead" if "price" in t else "other", 0.9, {"sales_lead": 0.9}) for t in texts]
 
 

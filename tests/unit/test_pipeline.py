@@ -56,9 +56,12 @@ def test_routing_object_says_why(router, mention_bytes):
     assert routing["model_version"] == router.classifier.version
     assert routing["routed_at"] == NOW.isoformat()
     assert routing["low_confidence"] is (routed.classification.confidence < router.threshold)
-    assert list(routing) == ["label", "confidence", "scores", "low_confidence", "owner", "queues", "priority", "copies",
-                             "tags", "route", "due_by", "config_hash", "model_version", "routed_at", "thread_owner",
-                             "claim_key", "claimed_by", "claimed_at", "incident_id"]
+    assert routing["low_confidence_reason"] == ("below_threshold" if routing["low_confidence"] else None)
+    assert routing["lang"] == "en"
+    assert list(routing) == ["label", "confidence", "scores", "low_confidence", "low_confidence_reason", "lang",
+                             "owner", "queues", "priority", "copies", "tags", "route", "due_by", "config_hash",
+                             "model_version", "routed_at", "thread_owner", "claim_key", "claimed_by", "claimed_at",
+                             "incident_id"]
     assert (routing["thread_owner"], routing["claim_key"], routing["claimed_by"]) == (False, "m-1", None)
     assert routing["incident_id"] is None  # no incident: the default config's detector is not given here
     assert routed.routing.confidence == routing["confidence"] and routed.routing.decision == routed.decision
@@ -154,10 +157,10 @@ class _RaisesOn:
         self._classifier, self._poison = classifier, poison
         self.threshold, self.version = classifier.threshold, classifier.version
 
-    def classify(self, texts):
+    def classify(self, texts, langs=None):
         if any(self._poison in text for text in texts):
             raise RuntimeError("boom")
-        return self._classifier.classify(texts)
+        return self._classifier.classify(texts, langs)
 
 
 def test_a_record_whose_routing_raises_is_dead_lettered_and_the_rest_routed(router, mention_bytes):

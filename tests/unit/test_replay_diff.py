@@ -64,8 +64,8 @@ def test_a_config_against_itself_changes_nothing(records, routers):
 
 def test_a_model_change_shows_in_labels_and_triage(records, routers):
     class Doubtful(KeywordClassifier):  # same labels, half the confidence: below the config's 0.5 threshold
-        def classify(self, texts):
-            return [replace(c, confidence=c.confidence / 2) for c in super().classify(texts)]
+        def classify(self, texts, langs=None):
+            return [replace(c, confidence=c.confidence / 2) for c in super().classify(texts, langs)]
 
     after = Router(Doubtful("doubtful"), routers[0].config)
     d = run_diff(records, (routers[0], after))

@@ -2,7 +2,9 @@
 
 import io
 import json
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -29,12 +31,15 @@ CASES = [("sales_lead", 0.9), ("sales_lead", 0.55), ("other", 0.7), ("other", 0.
 
 
 class TextClassifier:
-    """Reads the label and the confidence from the text ("sales_lead 0.55"): any label, any confidence."""
+    """Reads the label, the confidence and a doubt from the text ("sales_lead 0.55 too_short"): any of them."""
 
     version, threshold, labels = "text-1", MODEL_THRESHOLD, LABELS
 
-    def classify(self, texts: Sequence[str]) -> list[Classification]:
-        return [Classification.forced(label, float(confidence)) for label, confidence in map(str.split, texts)]
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Classification]:
+        return [self._one(*text.split()) for text in texts]
+
+    def _one(self, label: str, confidence: str, doubt: str | None = None) -> Classification:
+        return replace(Classification.forced(label, float(confidence)), doubt=doubt)
 
 
 @pytest.fixture(autouse=True)
@@ -51,30 +56,34 @@ def config_path(request, tmp_path):
     return path
 
 
-def mention(index: int, label: str, confidence: float) -> dict:
-    return {"id": f"m{index}", "source": "twitter", "text": f"{label} {confidence}", "created_at": "2026-11-20T10:00:00Z"}
+def mention(index: int, label: str, confidence: float, doubt: str = "") -> dict:
+    return {"id": f"m{index}", "source": "twitter", "text": f"{label} {confidence} {doubt}".strip(),
+            "created_at": "2026-11-20T10:00:00Z"}
 
 
-def by_pipeline(config_path) -> list[Routed]:
+def by_pipeline(config_path, cases=CASES) -> list[Routed]:
     router = Router(TextClassifier(), load_config(config_path))
-    records = [Record(json.dumps(mention(i, *case)).encode()) for i, case in enumerate(CASES)]
+    records = [Record(json.dumps(mention(i, *case)).encode()) for i, case in enumerate(cases)]
     return route_batch(records, router, None)
 
 
-def by_classify(config_path) -> list[bool]:
+def by_classify(config_path, cases=CASES) -> list[tuple[bool, str | None]]:
     out = io.StringIO()
-    lines = "\n".join(json.dumps(mention(i, *case)) for i, case in enumerate(CASES))
+    lines = "\n".join(json.dumps(mention(i, *case)) for i, case in enumerate(cases))
     classify_stream(Router(TextClassifier(), load_config(config_path)), io.BytesIO(lines.encode()), out)
-    return [json.loads(line)["low_confidence"] for line in out.getvalue().splitlines()]
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    return [(row["low_confidence"], row["low_confidence_reason"]) for row in rows]
 
 
-def by_explain(config_path, tmp_path, capsys, index: int, *forced: str) -> tuple[bool, dict]:
+def by_explain(config_path, tmp_path, capsys, index: int, *forced: str, cases=CASES) -> tuple[str | None, dict]:
+    """The reason explain gives for a low confidence (None if it shows none), and its decision."""
     path = tmp_path / "mention.json"
-    path.write_text(json.dumps(mention(index, *CASES[index])))
+    path.write_text(json.dumps(mention(index, *cases[index])))
     assert main(["explain", "--config", str(config_path), *forced, str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     decision = dict(line.strip().split(": ", 1) for line in lines[lines.index("decision:") + 1:])
-    return "LOW: triage" in lines[1], decision
+    low = re.search(r", LOW \((\w+)\): triage\)$", lines[1])
+    return (low.group(1) if low else None), decision
 
 
 def rule_tests(routed: list[Routed]) -> str:
@@ -96,14 +105,14 @@ def test_the_four_agree(config_path, tmp_path, capsys):
     lows = [outcome.low_confidence for outcome in routed]
     # The hub's triage makes the low-confidence flag visible to rule tests, which compare decisions.
     assert [outcome.decision.queues == ("q.hub",) for outcome in routed] == lows
-    assert by_classify(config_path) == lows
+    assert by_classify(config_path) == [(low, "below_threshold" if low else None) for low in lows]
     for index, outcome in enumerate(routed):
         label, confidence = CASES[index]
         shown = {"owner": outcome.decision.owner, "queues": ", ".join(outcome.decision.queues) or "-",
                  "tags": ", ".join(outcome.decision.tags) or "-"}
         for forced in ((), ("--label", label, "--confidence", str(confidence))):
-            low, decision = by_explain(config_path, tmp_path, capsys, index, *forced)
-            assert low is outcome.low_confidence, (index, forced)
+            reason, decision = by_explain(config_path, tmp_path, capsys, index, *forced)
+            assert reason == ("below_threshold" if outcome.low_confidence else None), (index, forced)
             assert {key: decision[key] for key in shown} == shown, (index, forced)
     config_path.with_name("routing.tests.yaml").write_text(rule_tests(routed))
     assert main(["check-config", "--test", str(config_path)]) == 0, capsys.readouterr().out
@@ -113,3 +122,22 @@ def test_the_config_threshold_wins_and_the_models_counts_without_one(config_path
     lows = [outcome.low_confidence for outcome in by_pipeline(config_path)]
     threshold = 0.68 if "confidence_threshold" in config_path.read_text() else MODEL_THRESHOLD
     assert lows == [confidence < threshold for _, confidence in CASES]
+
+
+DOUBTED = [("sales_lead", 0.99, "unsupported_language"), ("other", 0.95, "too_short"), ("other", 0.95)]
+
+
+def test_a_doubted_label_is_triaged_alike_at_any_confidence(config_path, tmp_path, capsys):
+    routed = by_pipeline(config_path, DOUBTED)
+    assert [outcome.low_confidence for outcome in routed] == [True, True, False]
+    assert [outcome.decision.queues for outcome in routed] == [("q.hub",), ("q.hub",), ("q.marketing", "q.hub")]
+    reasons = ["unsupported_language", "too_short", None]
+    assert [outcome.routing_document()["low_confidence_reason"] for outcome in routed] == reasons
+    assert by_classify(config_path, DOUBTED) == [(reason is not None, reason) for reason in reasons]
+    for index, reason in enumerate(reasons):
+        assert by_explain(config_path, tmp_path, capsys, index, cases=DOUBTED)[0] == reason
+    tests = [{"name": f"doubted {index}", "mention": {"source": "twitter", "text": " ".join(map(str, case))},
+              "expect": {"queues": list(outcome.decision.queues)}}
+             for index, (case, outcome) in enumerate(zip(DOUBTED, routed))]
+    config_path.with_name("routing.tests.yaml").write_text(json.dumps({"tests": tests}))
+    assert main(["check-config", "--test", str(config_path)]) == 0, capsys.readouterr().out

@@ -168,7 +168,7 @@ class Keyword:
 
     version, threshold = "keyword", 0.5
 
-    def classify(self, texts):
+    def classify(self, texts, langs=None):
         return [labelled("sales_lead" if "price" in t else "complaint" if "refund" in t else "other") for t in texts]
 
 

@@ -2,27 +2,42 @@
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from router.classify.labels import LABELS
+from router.classify.language import primary
 from router.errors import InvalidMention
 from router.mentions import decode_record
 
 
 @dataclass(frozen=True)
 class Labelled:
-    """Texts, their gold labels and training weights, in file order."""
+    """Texts, their gold labels, training weights, languages and batches (None where a record gives none).
+
+    A `batch` names the examples written together; calibration holds each batch out whole.
+    """
 
     texts: list[str]
     labels: list[str]
     weights: list[float] | None = None
+    langs: list[str | None] | None = None
+    groups: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def counts(self) -> dict[str, int]:
         return {label: self.labels.count(label) for label in LABELS if label in self.labels}
+
+    def languages(self, minimum: int) -> list[str] | None:
+        """The languages of at least `minimum` examples, those the model is trained for; None if no record says."""
+        counts = Counter(primary(lang) for lang in self.langs or ())
+        counts.pop(None, None)
+        if not counts:
+            return None
+        return sorted(lang for lang, count in counts.items() if lang is not None and count >= minimum)
 
     def sha256(self) -> str:
         """Order-independent: the same examples in another order or split over other files hash the same."""
@@ -34,17 +49,18 @@ class Labelled:
         return digest.hexdigest()
 
 
-def _text_of(record: dict, line: bytes) -> str:
+def _text_of(record: dict, line: bytes) -> tuple[str, str | None]:
     """A labelled record is either a plain {"text", "label"} example or a mention payload with a label."""
     if isinstance(record.get("text"), str):
-        return record["text"]
+        lang = record.get("lang")
+        return record["text"], lang if isinstance(lang, str) else None
     mentions = decode_record(line)
-    return " ".join(mention.text for mention in mentions)
+    return " ".join(mention.text for mention in mentions), mentions[0].lang if mentions else None
 
 
 def read_labelled(paths: list[str | Path]) -> Labelled:
     """Every record of every file; a malformed record or an unknown label stops with file and line."""
-    texts, labels, weights = [], [], []
+    texts, labels, weights, langs, groups = [], [], [], [], []
     for path in paths:
         with open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
@@ -61,12 +77,15 @@ def read_labelled(paths: list[str | Path]) -> Labelled:
                 if label not in LABELS:
                     raise InvalidMention(f"{where}: label {label!r} is not one of {', '.join(LABELS)}")
                 try:
-                    texts.append(_text_of(record, line))
+                    text, lang = _text_of(record, line)
                 except InvalidMention as error:
                     raise InvalidMention(f"{where}: {error}") from None
+                texts.append(text)
+                langs.append(lang)
                 labels.append(label)
                 weights.append(_weight_of(record, where))
-    return Labelled(texts, labels, weights)
+                groups.append(None if record.get("batch") is None else f"{path}:{record['batch']}")
+    return Labelled(texts, labels, weights, langs, groups)
 
 
 def _weight_of(record: dict, where: str) -> float:
