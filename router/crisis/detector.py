@@ -20,7 +20,17 @@ from pydantic import ValidationError
 
 from router.crisis import windows
 from router.crisis.events import IncidentEvent
-from router.crisis.scopes import MAX_EXAMPLES, MAX_TERMS_KEPT, STORED, Open, Recent, ScopeState, Trigger, encode
+from router.crisis.scopes import (
+    MAX_EXAMPLES,
+    MAX_RECENT_TERMS,
+    MAX_TERMS_KEPT,
+    STORED,
+    Open,
+    Recent,
+    ScopeState,
+    Trigger,
+    encode,
+)
 from router.crisis.settings import CrisisSettings, Incident
 from router.crisis.signals import Signal
 from router.mentions.decode import describe_errors
@@ -115,7 +125,8 @@ class Detector:
             self._open_in(member).mentions += 1
             changes.keys[member] = None
         if signal.counted:
-            recent = Recent(signal.mention_id, signal.at, list(signal.terms))  # shared: no scope changes it
+            # Shared: no scope changes it. Bounded, as its changelog entry must be to be restored.
+            recent = Recent(signal.mention_id, signal.at, list(signal.terms[:MAX_RECENT_TERMS]))
             for key in signal.scopes:
                 # A mention opens at most one incident, and none when it belongs to one already.
                 if self._count(key, signal, recent, member is None, changes):

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 MAX_EXAMPLES = 5
+MAX_RECENT_TERMS = 16  # a counted mention's terms kept for its scope's next incident
 MAX_TERMS_KEPT = 50  # an incident's term counts; the top few are reported
 MAX_BUCKETS = 4096  # more than a config allows (baseline plus window, in hops): a bound for what a changelog holds
 _STRICT = ConfigDict(extra="forbid", strict=True)
@@ -28,7 +29,7 @@ class Recent:
 
     id: Annotated[str, _ID]
     at: int
-    terms: Annotated[list[str], Field(max_length=16)]
+    terms: Annotated[list[str], Field(max_length=MAX_RECENT_TERMS)]
 
 
 @dataclass(slots=True)
