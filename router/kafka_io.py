@@ -86,6 +86,15 @@ async def ensure_copartitioned(settings: Settings, source: str, topics: Iterable
                               f"they must have as many, so that a thread's state lives beside its mentions")
 
 
+async def ensure_signals(settings: Settings) -> None:
+    """The crisis signals topic and the detector's changelog, one partition each: one detector sees every scope."""
+    found = await ensure_topics(settings, [settings.signals_topic], partitions=1)
+    if len(found[settings.signals_topic]) != 1:
+        raise RouterError(f"topic {settings.signals_topic} has {len(found[settings.signals_topic])} partitions: "
+                          f"crisis detection needs one, so that one detector counts every scope")
+    await ensure_copartitioned(settings, settings.signals_topic, [settings.crisis_topic], compacted=True)
+
+
 async def publish(settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]],
                   rate: float | None = None, *, schedule: Callable[[bytes | None], float] | None = None) -> int:
     """Produce (key, value) records in order; returns the count.

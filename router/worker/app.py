@@ -8,6 +8,7 @@ from router import metrics
 from router.kafka_io import ensure_topics
 from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
+from router.worker.detection import CrisisLoop, IncidentWatch
 from router.worker.loop import RoutingLoop
 from router.worker.processes import Routing
 
@@ -26,7 +27,7 @@ class _App(faust.App):
     BootStrategy = _WebAndTimersOnly
 
 
-def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> faust.App:
+def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, watch: IncidentWatch) -> faust.App:
     """A faust app that runs the routing loop, serves metrics and health, and reloads the config on a timer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = _App(settings.app_id, web_port=settings.web_port, datadir=str(settings.data_dir / settings.app_id))
@@ -53,12 +54,14 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> fa
         return _health(web, loop.live)
 
     app.service(loop)
+    app.service(CrisisLoop(settings, holder, watch))
     return app
 
 
 def worker_topics(settings: Settings, config: RoutingConfig) -> set[str]:
     """Every topic the worker reads or writes with this config."""
-    return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic}
+    return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic,
+                              settings.incidents_topic}
 
 
 def _health(web, healthy: bool, **details):  # noqa: ANN001, ANN202

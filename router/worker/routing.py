@@ -9,7 +9,7 @@ between Kafka and them.
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -17,6 +17,8 @@ import structlog
 
 from router.classify.classifier import Classifier, load_model
 from router.conversations import Conversations
+from router.crisis.live import Live, OpenIncidents, signal_record
+from router.crisis.settings import Incident
 from router.errors import DeadLetterKind
 from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
 from router.rules import ConfigHolder, RoutingConfig
@@ -73,8 +75,13 @@ class Shard:
         self._settings, self.classifier = settings, classifier
         self.conversations = Conversations()
 
-    def route(self, records: Sequence[Record], config: RoutingConfig) -> RoutedBatch:
-        """The share's messages and tally; its claims are folded in before its mentions are routed."""
+    def route(self, records: Sequence[Record], config: RoutingConfig,
+              incidents: Mapping[str, Incident] | None = None) -> RoutedBatch:
+        """The share's messages and tally; its claims are folded in before its mentions are routed.
+
+        With a crisis section, mentions of a scope in `incidents` are routed in its incident, and the signals
+        of the mentions that count (or were routed in an incident) go to the detector in the same delivery.
+        """
         settings = self._settings
         claims = [record for record in records if record.topic == settings.claims_topic]
         mentions = [record for record in records if record.topic != settings.claims_topic] if claims else records
@@ -86,10 +93,13 @@ class Shard:
             if folded.problem is not None:
                 kind = DeadLetterKind.INVALID_CLAIM
                 outcomes.append(DeadLettered(claim, f"{kind}: {folded.problem}", kind))
+        live = Live(incidents or {}) if config.crisis is not None else None
         outcomes += route_batch(mentions, Router(self.classifier, config), datetime.now(timezone.utc),
-                                self.conversations)
+                                self.conversations, live)
         messages += [(topic, key, value) for outcome in outcomes
                      for topic, key, value in fitted_messages(outcome, settings)]
+        if live is not None:
+            messages += [(settings.signals_topic, *signal_record(signal)) for signal in live.signals()]
         return RoutedBatch(messages, _tally(outcomes))
 
     def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
@@ -149,9 +159,10 @@ class InlineRouting:
         self._holder = holder
         self._shard = Shard(settings, load_classifier(settings))
         self.model_version = self._shard.classifier.version
+        self.incidents = OpenIncidents()  # kept up to date by the worker's incident watch
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
-        return self._shard.route(records, self._holder.current)
+        return self._shard.route(records, self._holder.current, self.incidents.current())
 
     async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
         return self._shard.restore(entries)
