@@ -178,3 +178,27 @@ async def read_to_end(settings: Settings, partitions: Collection[TopicPartition]
                 yield records
     finally:
         await consumer.stop()
+
+
+async def read_topic(settings: Settings, topic: str) -> list[bytes | None]:
+    """Every committed record value of a topic, partition after partition, each in order."""
+    partitions = [TopicPartition(topic, n) for n in (await ensure_topics(settings, [topic]))[topic]]
+    return [value async for chunk in read_to_end(settings, partitions, isolation_level="read_committed")
+            for _, value in chunk]
+
+
+async def caught_up(settings: Settings, group: str, topic: str, timeout: float) -> bool:
+    """Wait until the group has committed every record of the topic written when asked; whether it did in time."""
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, n) for n in (await ensure_topics(settings, [topic]))[topic]]
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout
+        while any([(await consumer.committed(tp) or 0) < end for tp, end in ends.items()]):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.2)
+        return True
+    finally:
+        await consumer.stop()

@@ -1,17 +1,14 @@
 """Crisis mode in the live worker: signals, the detector and its changelog, the incidents, the same as a replay's."""
 
-import asyncio
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from router.classify.model import Classifier
 from router.crisis.detector import detector_for
-from router.kafka_io import Collector, client_options, ensure_topics, publish, read_to_end
+from router.kafka_io import Collector, caught_up, publish, read_topic
 from router.mentions import decode_record
 from router.pipeline import Record, Router
 from router.replay.engine import replay
@@ -75,29 +72,14 @@ async def _run(settings: Settings, lines: list[bytes]) -> list[dict]:
     return [json.loads(r.value) for r in received]
 
 
-async def _detected(settings: Settings, timeout: float = 60) -> None:
+async def _detected(settings: Settings) -> None:
     """Until the detector has committed every signal written so far."""
-    consumer = AIOKafkaConsumer(**client_options(settings), group_id=f"{settings.app_id}.crisis",
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tp = TopicPartition(settings.signals_topic, 0)
-        end = (await consumer.end_offsets([tp]))[tp]
-        deadline = time.monotonic() + timeout
-        while (await consumer.committed(tp) or 0) < end:
-            assert time.monotonic() < deadline, f"signals not all detected: {await consumer.committed(tp)} of {end}"
-            await asyncio.sleep(0.3)
-    finally:
-        await consumer.stop()
+    assert await caught_up(settings, f"{settings.app_id}.crisis", settings.signals_topic, timeout=60)
 
 
 async def _events(settings: Settings) -> list[dict]:
     """Every incident event the worker wrote, each incident's in order."""
-    topic = settings.incidents_topic
-    partitions = [TopicPartition(topic, n) for n in (await ensure_topics(settings, [topic]))[topic]]
-    return [json.loads(value or b"") async for chunk in read_to_end(settings, partitions,
-                                                                     isolation_level="read_committed")
-            for _, value in chunk]
+    return [json.loads(value or b"") for value in await read_topic(settings, settings.incidents_topic)]
 
 
 def _comparable(event: dict) -> dict:
