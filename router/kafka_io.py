@@ -188,17 +188,26 @@ async def read_topic(settings: Settings, topic: str) -> list[bytes | None]:
 
 
 async def caught_up(settings: Settings, group: str, topic: str, timeout: float) -> bool:
-    """Wait until the group has committed every record of the topic written when asked; whether it did in time."""
-    consumer = AIOKafkaConsumer(**client_options(settings), group_id=group, enable_auto_commit=False)
+    """Wait until the group has committed every record of the topic written when asked; whether it did in time.
+
+    A transaction's commit marker takes an offset of its own: past the group's offset, only markers may be left.
+    """
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=group, enable_auto_commit=False,
+                                isolation_level="read_committed")
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, n) for n in (await ensure_topics(settings, [topic]))[topic]]
+        consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         deadline = time.monotonic() + timeout
-        while any([(await consumer.committed(tp) or 0) < end for tp, end in ends.items()]):
-            if time.monotonic() > deadline:
-                return False
+        while time.monotonic() < deadline:
+            behind = [tp for tp in partitions if (await consumer.committed(tp) or 0) < ends[tp]]
+            for tp in behind:
+                consumer.seek(tp, await consumer.committed(tp) or 0)
+            fetched = await consumer.getmany(*behind, timeout_ms=200) if behind else {}
+            if not any(fetched.values()) and all([await consumer.position(tp) >= ends[tp] for tp in behind]):
+                return True
             await asyncio.sleep(0.2)
-        return True
+        return False
     finally:
         await consumer.stop()

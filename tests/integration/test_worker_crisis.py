@@ -128,9 +128,10 @@ async def test_a_calm_archive_opens_none_then_one_influencer_opens_one_that_rout
     assert routing["priority"] == "urgent" and "public_affairs" in routing["copies"] and "incident" in routing["tags"]
 
 
-async def test_a_worker_restarted_mid_spike_loses_no_count_and_opens_no_second_incident(worker_settings,
-                                                                                        start_worker, tmp_path):
-    s = worker_settings
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+async def test_a_worker_restarted_mid_spike_loses_no_count_and_opens_no_second_incident(
+        worker_settings, start_worker, tmp_path, guarantee):
+    s = worker_settings.model_copy(update={"processing_guarantee": guarantee})
     lines = _lines()
     first, rest = [line for line in lines if _created(line) < CUT], [line for line in lines if _created(line) >= CUT]
     worker = start_worker(s)
