@@ -47,11 +47,16 @@ class Entry(NamedTuple):
 
 
 class Verdict(NamedTuple):
-    """What feeding a mention (or a tick) gave: the open incident it belongs to, the events, the changelog entries."""
+    """What feeding a mention (or a tick) gave: the open incident it belongs to, the events, the changelog entries.
+
+    Without changelog entries, `touched` names the scopes that changed: `Detector.entries_of` gives their entries
+    later, so that a batch writes each scope's state once.
+    """
 
     incident: Incident | None
     events: tuple[IncidentEvent, ...] = ()
     entries: tuple[Entry, ...] = ()
+    touched: tuple[str, ...] = ()
 
 
 class Feeder(Protocol):
@@ -91,9 +96,8 @@ class _Changes:
 
     def verdict(self, scopes: dict[str, ScopeState], incident: Incident | None, changelog: bool = True) -> Verdict:
         if not changelog:
-            return Verdict(incident, tuple(self.events))
-        entries = tuple(Entry(key.encode(), encode(scopes[key]) if key in scopes else None) for key in self.keys)
-        return Verdict(incident, tuple(self.events), entries)
+            return Verdict(incident, tuple(self.events), (), tuple(self.keys)) if self.keys else Verdict(incident)
+        return Verdict(incident, tuple(self.events), entries_of(scopes, self.keys))
 
 
 class Detector:
@@ -172,6 +176,10 @@ class Detector:
     def entries(self) -> Iterator[Entry]:
         """Every scope's entry: what a compacted changelog of this state holds."""
         return (Entry(key.encode(), encode(state)) for key, state in self._scopes.items())
+
+    def entries_of(self, keys: Iterable[str]) -> tuple[Entry, ...]:
+        """The entries of these scopes as they stand (a tombstone for one forgotten)."""
+        return entries_of(self._scopes, keys)
 
     def open_incidents(self) -> list[Incident]:
         return [Incident(self._open_in(key).id, key) for key in self._due]
@@ -297,6 +305,10 @@ class Detector:
 def detector_for(settings: CrisisSettings | None, changelog: bool = True) -> Detector | None:
     """A fresh detector for a config's `crisis:` section; None when it has none or it is switched off."""
     return Detector(settings, changelog) if settings is not None and settings.enabled else None
+
+
+def entries_of(scopes: dict[str, ScopeState], keys: Iterable[str]) -> tuple[Entry, ...]:
+    return tuple(Entry(key.encode(), encode(scopes[key]) if key in scopes else None) for key in keys)
 
 
 def incident_id(scope: str, window_start: int) -> str:

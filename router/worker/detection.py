@@ -17,13 +17,13 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from mode import Service
 
-from router.crisis.detector import Detector
+from router.crisis.detector import Detector, Entry
 from router.crisis.events import IncidentEvent
 from router.crisis.live import OpenIncidents, parse_signal
-from router.crisis.records import detection_messages
+from router.crisis.records import changelog_messages, incident_messages
 from router.crisis.settings import CrisisSettings
+from router.crisis.signals import Signal
 from router.kafka_io import client_options, ensure_topics, read_to_end
-from router.pipeline import Message
 from router.rules import ConfigHolder
 from router.settings import Settings
 from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, Producer, describe
@@ -106,26 +106,23 @@ class CrisisLoop(Service):
     async def _deliver(self, fetched: dict) -> None:
         """Feed a batch's signals to their partition's detector, in event time; deliver what it said, commit."""
         config = self.holder.current
-        messages: list[Message] = []
         opened: list[IncidentEvent] = []
+        changelog: list[Entry] = []
         for tp, records in fetched.items():
+            signals = _signals(tp, records)
             detector = self._detector(tp.partition, config.crisis)
-            signals = []
-            for record in records:
-                signal = parse_signal(record.value)
-                if isinstance(signal, str):
-                    log.warning("crisis.signal_refused", partition=tp.partition, offset=record.offset, reason=signal)
-                else:
-                    signals.append(signal)
             if detector is None:
                 continue  # crisis mode is off: the signals are read and let go
+            touched: dict[str, None] = {}  # each scope's state is written once a batch, as it ends
             # Two workers' deliveries interleave: in event time, the detector sees them as a replay of the archive.
             for signal in sorted(signals, key=lambda signal: signal.at):
                 verdict = detector.feed(signal)
-                if verdict.events or verdict.entries:
-                    messages += detection_messages(verdict, config, incidents_topic=self.settings.incidents_topic,
-                                                   scopes_topic=self.settings.crisis_topic)
-                    opened += verdict.events
+                touched.update(dict.fromkeys(verdict.touched))
+                opened += verdict.events
+            changelog += detector.entries_of(touched)
+        incidents = self.settings.incidents_topic
+        messages = [message for event in opened for message in incident_messages(event, config, incidents)]
+        messages += changelog_messages(changelog, self.settings.crisis_topic)
         await self.delivery.deliver(messages, {tp: records[-1].offset + 1 for tp, records in fetched.items()})
         for event in opened:
             log.info(f"incident.{event.state}", incident_id=event.incident_id, scope=event.scope, count=event.count,
@@ -137,7 +134,7 @@ class CrisisLoop(Service):
         if settings is None or not settings.enabled:
             return None
         if detector is None or detector.settings != settings:
-            fresh = Detector(settings)
+            fresh = Detector(settings, changelog=False)
             for entry in detector.entries() if detector is not None else ():
                 fresh.restore(*entry)
             detector = self._detectors[partition] = fresh
@@ -148,7 +145,7 @@ class CrisisLoop(Service):
         started, entries, refused = time.perf_counter(), 0, 0
         settings = self.holder.current.crisis
         for tp in assigned:
-            detector = Detector(settings) if settings is not None else None
+            detector = Detector(settings, changelog=False) if settings is not None else None
             changelog = [TopicPartition(self.settings.crisis_topic, tp.partition)]
             async for chunk in read_to_end(self.settings, changelog, isolation_level=self.isolation):
                 for key, value in chunk:
@@ -167,6 +164,18 @@ class CrisisLoop(Service):
             await self.delivery.flush()
             for tp in revoked:
                 self._detectors.pop(tp.partition, None)
+
+
+def _signals(tp: TopicPartition, records: list) -> list[Signal]:
+    """The signals of a partition's records; one that holds none is logged and let go."""
+    signals = []
+    for record in records:
+        signal = parse_signal(record.value)
+        if isinstance(signal, str):
+            log.warning("crisis.signal_refused", partition=tp.partition, offset=record.offset, reason=signal)
+        else:
+            signals.append(signal)
+    return signals
 
 
 class IncidentWatch:

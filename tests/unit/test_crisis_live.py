@@ -94,3 +94,16 @@ def test_a_worker_shard_routes_in_the_open_incidents_and_sends_their_signals_in_
     assert [m for m in quiet.messages if m[0] == settings.signals_topic] == [
         (settings.signals_topic, None, signal_record(Signal("m-2", WRITTEN, False, False, (), (), None))[1])]
 
+
+
+def test_a_batch_writes_each_scope_once_as_a_changelog_of_every_change_would_leave_it():
+    signals = [*calm_day(scopes=("brand:hotel", "topic:spa")), *spike(scopes=("brand:hotel", "topic:spa"))]
+    every, batched = Detector(SETTINGS), Detector(SETTINGS, changelog=False)
+    compacted: dict[bytes, bytes | None] = {}
+    for signal in signals:
+        compacted.update(dict(every.feed(signal).entries))
+    touched: dict[str, None] = {}
+    for signal in signals:
+        touched.update(dict.fromkeys(batched.feed(signal).touched))
+    assert dict(batched.entries_of(touched)) == compacted and set(touched) == {"brand:hotel", "topic:spa"}
+    assert any(json.loads(value or b"{}").get("incident") for value in compacted.values())
