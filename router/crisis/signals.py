@@ -68,12 +68,36 @@ def terms_of(text: str, words: bool = True) -> tuple[tuple[str, ...], tuple[str,
     hashtags = tuple(dict.fromkeys("#" + tag for tag in map(fold, tags) if len(tag) > 1))
     if not words:
         return hashtags, ()
-    # An account or a link names no topic, and a hashtag is counted above: their words are left out.
-    skipped = {word for chunk in text.split() if chunk.startswith(_NOT_WORDS) for word in words_of(chunk)}
+    # An account or a link names no topic, and a hashtag is counted above: their words are left out, anywhere.
+    skipped: set[str] = set()
     found: dict[str, int] = {}
-    for word in words_of(text):
-        if len(word) >= MIN_TERM_LETTERS and word not in found and word not in STOPWORDS and word not in skipped \
-                and word.isalpha():
-            found[word] = len(found)
+    for chunk in text.split():
+        left_out, significant = _chunk_terms.get(chunk) or _terms_of_chunk(chunk)
+        if left_out:
+            skipped.update(left_out)
+        for word in significant:
+            if word not in found:
+                found[word] = len(found)
+    if skipped:
+        found = {word: order for word, order in found.items() if word not in skipped}
     longest = sorted(found, key=lambda word: (-len(word), found[word]))[:MAX_TERMS]
     return hashtags, tuple(sorted(longest, key=found.__getitem__))
+
+
+# Per whitespace-separated chunk, as words_of folds them: its words if it is an account, hashtag or link (left out),
+# else its significant ones. Mentions share most of their vocabulary, so a chunk is read once.
+_CHUNK_TERMS_LIMIT = 1 << 16
+_chunk_terms: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _terms_of_chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if len(_chunk_terms) >= _CHUNK_TERMS_LIMIT:
+        _chunk_terms.clear()
+    words = words_of(chunk)
+    if chunk.startswith(_NOT_WORDS):
+        terms: tuple[tuple[str, ...], tuple[str, ...]] = (tuple(words), ())
+    else:
+        terms = ((), tuple(word for word in words
+                           if len(word) >= MIN_TERM_LETTERS and word not in STOPWORDS and word.isalpha()))
+    _chunk_terms[chunk] = terms
+    return terms
