@@ -226,7 +226,8 @@ def _decide_record(record: Record, mentions: list[Mention], classifications: lis
     for mention, classification in zip(mentions, classifications):  # in order: a comment may reply to the one before
         held = conversations.lookup(mention.partition_key) if conversations is not None else None
         decision, low_confidence = route(mention, classification, classifier=classifier, thread=held)
-        signal = crisis_signal(mention, classification, decision, router.config) if detector is not None else None
+        signal = None if detector is None else crisis_signal(mention, classification, decision, router.config,
+                                                             detector.words_of_uncounted)
         detection = detector.feed(signal) if detector is not None and signal is not None else None
         if detection is not None and detection.incident is not None:
             decision, low_confidence = route(mention, classification, classifier=classifier, thread=held,
@@ -238,11 +239,12 @@ def _decide_record(record: Record, mentions: list[Mention], classifications: lis
 
 
 def crisis_signal(mention: Mention, classification: Classification, decision: Decision,
-                  config: RoutingConfig) -> Signal | None:
+                  config: RoutingConfig, words_of_uncounted: bool = True) -> Signal | None:
     """What the crisis detector reads of a mention routed without an incident; None when the config has no crisis."""
     if config.crisis is None:
         return None
-    return signal_of(mention, classification.label, decision.crisis, config.model.unit_of(mention), config.crisis)
+    return signal_of(mention, classification.label, decision.crisis, config.model.unit_of(mention), config.crisis,
+                     words_of_uncounted)
 
 
 def remember(conversations: Conversations, mention: Mention, decision: Decision) -> tuple[Entry, ...]:

@@ -64,9 +64,16 @@ class Feeder(Protocol):
 
     def feed(self, signal: Signal) -> Verdict: ...
 
+    @property
+    def words_of_uncounted(self) -> bool:
+        """Whether a mention that does not count needs its significant words: one of them has an open incident."""
+        ...
+
 
 class Recorder:
     """Takes note of the signals it is fed and opens nothing: the first pass of routing in parallel."""
+
+    words_of_uncounted = True  # what the detector will make of them is not known yet
 
     def __init__(self) -> None:
         self.signals: list[Signal] = []
@@ -78,6 +85,8 @@ class Recorder:
 
 class Assigned:
     """Hands out, in order, the incidents a detector elsewhere gave the same signals: the second pass."""
+
+    words_of_uncounted = False  # only the order of the signals matters here
 
     def __init__(self, incidents: Iterable[Incident | None]) -> None:
         self._incidents = iter(incidents)
@@ -117,6 +126,10 @@ class Detector:
 
     def __len__(self) -> int:
         return len(self._scopes)
+
+    @property
+    def words_of_uncounted(self) -> bool:
+        return any(key.startswith("topic:") for key in self._due)
 
     def feed(self, signal: Signal) -> Verdict:
         """Count one routed mention; the incident it belongs to (its first scope with one open) and what changed."""

@@ -96,6 +96,10 @@ class Live:
         self._latest: Signal | None = None  # the latest mention in event time, sent or not
         self._sent_until: int | None = None  # the latest time of the signals sent
 
+    @property
+    def words_of_uncounted(self) -> bool:
+        return any(key.startswith("topic:") for key in self._incidents)
+
     def feed(self, signal: Signal) -> Verdict:
         incident = next((self._incidents[key] for key in signal.scopes if key in self._incidents), None)
         if signal.counted or incident is not None:

@@ -39,14 +39,19 @@ class Signal(NamedTuple):
     unit: str | None  # the business unit, where the organisation model delivers the incident record
 
 
-def signal_of(mention: Mention, label: str, crisis: bool, unit: str | None, settings: CrisisSettings) -> Signal:
-    """The signal of a mention routed with `label`; `crisis` is the rules' escalation, `unit` its business unit."""
+def signal_of(mention: Mention, label: str, crisis: bool, unit: str | None, settings: CrisisSettings,
+              words_of_uncounted: bool = True) -> Signal:
+    """The signal of a mention routed with `label`; `crisis` is the rules' escalation, `unit` its business unit.
+
+    Without `words_of_uncounted`, a mention that does not count has no significant words: they would only say
+    whether it belongs to an incident of one of them, and the detector says none is open.
+    """
     counted = crisis or label in settings.labels
     author, influencers = mention.author, settings.influencers
     influential = (counted and author is not None and influencers is not None
                    and influencers.include(author.verified, author.followers))
     # Words cost the most: read only when they count, or when they are scopes of their own.
-    hashtags, words = terms_of(mention.text, counted or settings.terms)
+    hashtags, words = terms_of(mention.text, counted or (settings.terms and words_of_uncounted))
     scopes: list[str] = []
     topics: list[str] = []
     for rule in settings.scopes:

@@ -107,3 +107,12 @@ def test_a_batch_writes_each_scope_once_as_a_changelog_of_every_change_would_lea
         touched.update(dict.fromkeys(batched.feed(signal).touched))
     assert dict(batched.entries_of(touched)) == compacted and set(touched) == {"brand:hotel", "topic:spa"}
     assert any(json.loads(value or b"{}").get("incident") for value in compacted.values())
+
+
+def test_a_mention_that_does_not_count_skips_its_words_unless_one_has_an_open_incident():
+    detector = Detector(SETTINGS)
+    assert not detector.words_of_uncounted  # nothing open: its words would say nothing
+    for signal in [*calm_day(scopes=("topic:spa",)), *spike(scopes=("topic:spa",))]:
+        detector.feed(signal)
+    assert detector.words_of_uncounted and Live({"topic:spa": INCIDENT}).words_of_uncounted
+    assert not Live({"brand:chateau": INCIDENT}).words_of_uncounted
