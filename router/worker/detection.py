@@ -68,13 +68,19 @@ class CrisisLoop(Service):
         self._task = asyncio.create_task(self._run())
 
     async def on_stop(self) -> None:
+        """Let the batch being delivered finish, within the shutdown timeout; a batch cut short is not committed."""
+        try:
+            await asyncio.wait_for(self._busy.acquire(), self.settings.shutdown_timeout_seconds)
+        except asyncio.TimeoutError:
+            log.warning("crisis.batch_abandoned", reason="shutdown timeout; its offsets stay uncommitted")
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        async with self._busy:  # the batch being delivered finishes, within the delivery timeout
+        try:
             await self.delivery.flush()
-        await self.consumer.stop()
-        await self.producer.stop()
+        finally:
+            await self.consumer.stop()
+            await self.producer.stop()
 
     async def _run(self) -> None:
         steps = [asyncio.ensure_future(self.watch.read()), asyncio.ensure_future(self._detect())]
