@@ -93,7 +93,8 @@ class Shard:
             if folded.problem is not None:
                 kind = DeadLetterKind.INVALID_CLAIM
                 outcomes.append(DeadLettered(claim, f"{kind}: {folded.problem}", kind))
-        live = Live(incidents or {}) if config.crisis is not None else None
+        detecting = config.crisis is not None and config.crisis.enabled  # off: no incident resolves, none applies
+        live = Live(incidents or {}) if detecting else None
         outcomes += route_batch(mentions, Router(self.classifier, config), datetime.now(timezone.utc),
                                 self.conversations, live)
         messages += [(topic, key, value) for outcome in outcomes

@@ -14,6 +14,8 @@ from router.crisis.settings import Incident
 from router.crisis.signals import Signal
 from router.pipeline import Record
 from router.rules import load_config
+from router.rules.config import compile_text
+from router.rules.yamltext import YamlText
 from router.settings import Settings
 from router.worker.routing import Shard
 
@@ -116,3 +118,15 @@ def test_a_mention_that_does_not_count_skips_its_words_unless_one_has_an_open_in
         detector.feed(signal)
     assert detector.words_of_uncounted and Live({"topic:spa": INCIDENT}).words_of_uncounted
     assert not Live({"brand:chateau": INCIDENT}).words_of_uncounted
+
+
+def test_with_detection_switched_off_no_incident_applies_and_no_signal_is_sent():
+    text = (REPO / "config" / "router.yaml").read_bytes().replace(b"\ncrisis:\n", b"\ncrisis:\n  enabled: false\n")
+    switched_off = compile_text(YamlText(REPO / "config" / "router.yaml", text))
+    assert switched_off.crisis is not None and not switched_off.crisis.enabled
+    settings = Settings()
+    routed = Shard(settings, KeywordClassifier()).route([_tweet("m-1", "Cold room and rude staff")], switched_off,
+                                                        {"brand:chateau": INCIDENT})
+    assert [json.loads(v)["routing"]["incident_id"] for t, _, v in routed.messages if t == settings.decisions_topic] \
+        == [None]  # an incident read before it was switched off never resolves: it must not apply for ever
+    assert not [m for m in routed.messages if m[0] == settings.signals_topic]
