@@ -58,7 +58,8 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> fa
 
 def worker_topics(settings: Settings, config: RoutingConfig) -> set[str]:
     """Every topic the worker reads or writes with this config."""
-    return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic}
+    return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic,
+                              settings.corrections_topic}
 
 
 def _health(web, healthy: bool, **details):  # noqa: ANN001, ANN202

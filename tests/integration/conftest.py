@@ -58,6 +58,7 @@ def worker_settings(bootstrap_servers, tmp_path) -> Settings:
         dead_letter_topic=f"{run}.dead-letter",
         threads_topic=f"{run}.threads",
         claims_topic=f"{run}.claims",
+        corrections_topic=f"{run}.corrections",
         web_port=_free_port(),
         config_reload_seconds=0.5,
         data_dir=tmp_path / "faust",
