@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 
 import structlog
 
-from router.classify.classifier import Classifier, load_model
+from router.classify.classifier import Classifier
+from router.classify.model import ModelFiles
 from router.conversations import Conversations
 from router.corrections import correction_problem
 from router.errors import DeadLetterKind
@@ -23,6 +24,7 @@ from router.pipeline import DeadLettered, Message, Outcome, Record, Router, mess
 from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
 from router.worker.fault_injection import RaisingClassifier
+from router.worker.models import ModelHolder
 
 log = structlog.get_logger("router.worker")
 
@@ -145,20 +147,24 @@ def _tally(outcomes: list[Outcome]) -> Tally:
     return tally
 
 
-def load_classifier(settings: Settings) -> Classifier:
-    classifier = load_model(settings.model_dir)
+def load_classifier(settings: Settings, files: ModelFiles) -> Classifier:
+    classifier = files.load()
     return RaisingClassifier(classifier, settings.fail_routing_on) if settings.fail_routing_on else classifier
 
 
 class InlineRouting:
     """Routes in the event loop: one process, for a small deployment or a machine with one core."""
 
-    def __init__(self, settings: Settings, holder: ConfigHolder):
-        self._holder = holder
-        self._shard = Shard(settings, load_classifier(settings))
+    def __init__(self, settings: Settings, holder: ConfigHolder, models: ModelHolder):
+        self._settings, self._holder, self._models = settings, holder, models
+        self._model = models.current
+        self._shard = Shard(settings, load_classifier(settings, self._model))
         self.model_version = self._shard.classifier.version
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
+        if self._models.current is not self._model:  # a reloaded model, checked already: it loads
+            self._model = self._models.current
+            self._shard.classifier = load_classifier(self._settings, self._model)
         return self._shard.route(records, self._holder.current)
 
     async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
