@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from router.classify.training.corpus import CORRECTION
 from router.corrections.record import Correction, parse_correction
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
-
-# What training reads as the record's origin; `train --correction-weight` weighs these records.
-PROVENANCE = "correction"
 
 
 @dataclass
@@ -82,7 +80,7 @@ def example(correction: Correction, routing: dict, mention: Mention) -> dict:
         "text": mention.text,
         "label": correction.label,
         "lang": routing.get("lang") or mention.lang,
-        "provenance": PROVENANCE,
+        "provenance": CORRECTION,  # what `train --correction-weight` weighs
         "source": mention.source,
         "created_at": mention.created_at.isoformat(),
         "by": correction.by,
