@@ -1,7 +1,6 @@
 """Hot reload of the model: a changed model directory replaces the running model only if it loads and classifies."""
 
 import asyncio
-import os
 from pathlib import Path
 
 import structlog
@@ -9,13 +8,13 @@ import structlog
 from router.classify.model import ModelFiles
 from router.classify.runtime import MANIFEST_FILE, RUNTIME_FILE, parse_manifest
 from router.errors import ModelError
+from router.filewatch import FileWatch
 from router.metrics import MODEL_INFO, MODEL_RELOADS
 
 log = structlog.get_logger("router.worker")
 
-Stamp = tuple[tuple[int, int, int], ...]
 # A model is tried on these before it takes over: a file with arrays of the wrong shapes fails here.
-PROBE = ["probe: my order never arrived and nobody answers", "Avez-vous des postes ouverts ?", ""]
+PROBE = ["my order never arrived and nobody answers", "Avez-vous des postes ouverts ?", ""]
 
 
 class ModelHolder:
@@ -28,12 +27,8 @@ class ModelHolder:
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self._stamp: Stamp | None = None
-        try:
-            self._stamp = _stamp(directory)
-        except OSError:
-            pass  # reading the files says what is missing
         self.current = ModelFiles.read(directory)  # the routing processes load it and stop the worker if broken
+        self._watch = FileWatch([directory / MANIFEST_FILE, directory / RUNTIME_FILE])
         self.version = str(parse_manifest(self.current.manifest, directory / MANIFEST_FILE).get("version", "unknown"))
         self._seen = self.current.digest  # the last version examined, good or bad
 
@@ -46,16 +41,8 @@ class ModelHolder:
 
     def check(self) -> tuple[ModelFiles, str] | None:
         """The changed files and their model's version; None when unchanged or refused (then logged and counted)."""
-        try:
-            stamp = _stamp(self.directory)
-        except OSError as error:
-            if self._stamp is not None:  # reported once; tried again on every call until the files are back
-                self._stamp = None
-                self._refuse(f"cannot read the model files: {error.strerror}: {error.filename}")
+        if not self._watch.changed(self._unreadable):
             return None
-        if stamp == self._stamp:
-            return None
-        self._stamp = stamp
         try:
             files = ModelFiles.read(self.directory)
             if files.digest in (self._seen, self.current.digest):
@@ -78,12 +65,10 @@ class ModelHolder:
         MODEL_INFO.labels(version=version).set(1)
         log.info("model.reloaded", path=str(self.directory), old_version=old, new_version=version)
 
+    def _unreadable(self, error: OSError) -> None:
+        self._refuse(f"cannot read the model files: {error.strerror}: {error.filename}")
+
     def _refuse(self, reason: str) -> None:
         MODEL_RELOADS.labels(outcome="refused").inc()
         log.error("model.refused", path=str(self.directory), reason=reason, kept_version=self.version)
 
-
-def _stamp(directory: Path) -> Stamp:
-    # The inode catches a directory swapped in by rename or by a symbolic link, as a Kubernetes volume does.
-    stats = [os.stat(directory / name) for name in (MANIFEST_FILE, RUNTIME_FILE)]
-    return tuple((stat.st_ino, stat.st_mtime_ns, stat.st_size) for stat in stats)
