@@ -32,17 +32,17 @@ def _correction(mention_id: str, label: str, at: str, by: str = "alice@example.c
     return mention_id.encode(), json.dumps(value).encode()
 
 
-def _write_model(directory, version: str, temperature: float) -> None:
-    """The shipped arrays at another temperature, written beside and renamed in, as a deployment would."""
-    directory.mkdir(exist_ok=True)
-    staging = directory.parent / f"{directory.name}.staging"
-    staging.mkdir(exist_ok=True)
-    runtime.save(replace(runtime.load(SHIPPED_MODEL_DIR), temperature=temperature), staging)
-    digest = runtime.sha256((staging / runtime.RUNTIME_FILE).read_bytes())
+def _deploy_model(link, version: str, temperature: float, runtime_sha256: str | None = None) -> None:
+    """The shipped arrays at another temperature, written in a directory of their own and swapped in by switching
+    a symbolic link, as a deployment does, so that the worker never sees half a model."""
+    directory = link.parent / version
+    directory.mkdir()
+    runtime.save(replace(runtime.load(SHIPPED_MODEL_DIR), temperature=temperature), directory)
+    digest = runtime_sha256 or runtime.sha256((directory / runtime.RUNTIME_FILE).read_bytes())
     manifest = {**runtime.read_manifest(SHIPPED_MODEL_DIR), "version": version, runtime.RUNTIME_HASH: digest}
-    (staging / runtime.MANIFEST_FILE).write_text(json.dumps(manifest))
-    for name in (runtime.RUNTIME_FILE, runtime.MANIFEST_FILE):
-        os.replace(staging / name, directory / name)
+    (directory / runtime.MANIFEST_FILE).write_text(json.dumps(manifest))
+    (link.parent / "next").symlink_to(directory)
+    os.replace(link.parent / "next", link)
 
 
 async def _decisions(settings, ids: list[str]) -> dict[str, dict]:
@@ -93,19 +93,17 @@ def _metrics(settings) -> str:
 async def test_the_worker_swaps_in_a_new_model_directory_and_keeps_it_over_a_broken_one(
         worker_settings, start_worker, tmp_path):
     model_dir = tmp_path / "model"
-    _write_model(model_dir, "it-model-1", 1.0)
+    _deploy_model(model_dir, "it-model-1", 1.0)
     s = worker_settings.model_copy(update={"model_dir": model_dir})  # two routing processes, the default
     start_worker(s)
     assert {r["model_version"] for r in (await _decisions(s, ["m-1", "m-2", "m-3"])).values()} == {"it-model-1"}
 
-    _write_model(model_dir, "it-model-2", 2.0)
+    _deploy_model(model_dir, "it-model-2", 2.0)
     time.sleep(3)  # the worker checks the directory every 0.5 s in these tests
     assert {r["model_version"] for r in (await _decisions(s, ["m-4", "m-5", "m-6"])).values()} == {"it-model-2"}
 
-    # A manifest that does not go with its arrays: a directory caught half rewritten.
-    manifest = json.loads((model_dir / runtime.MANIFEST_FILE).read_text())
-    (model_dir / runtime.MANIFEST_FILE).write_text(json.dumps({**manifest, "version": "it-model-3",
-                                                               runtime.RUNTIME_HASH: "0" * 64}))
+    # A manifest that does not go with its arrays, as in a directory caught half rewritten.
+    _deploy_model(model_dir, "it-model-3", 3.0, runtime_sha256="0" * 64)
     time.sleep(3)
     assert {r["model_version"] for r in (await _decisions(s, ["m-7", "m-8", "m-9"])).values()} == {"it-model-2"}
     metrics = _metrics(s)
