@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from router.classify import lexicon
 from router.classify.ngrams import count_matrix, lookup_table, words
-from router.classify.text import normalize
+from router.classify.text import normalize_all
 from router.errors import ModelError
 
 # What ngrams.words() gives: the document index and the hash of every word of a batch.
@@ -83,7 +83,7 @@ class LinearModel:
     temperature: float  # 1.0 for an uncalibrated model
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        normalised = [normalize(text) for text in texts]
+        normalised = normalize_all(texts)
         # The words are split and hashed once for the word n-grams and the lexicon scores.
         found = words(normalised) if any(block.kind != "char" for block in self.blocks) else None
         features = sp.hstack([block.features(normalised, found) for block in self.blocks], format="csr")
