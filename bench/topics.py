@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from ruamel.yaml import YAML
 
 from router.kafka_io import client_options, ensure_topics
@@ -48,17 +47,3 @@ async def count_records(settings: Settings, topics: set[str]) -> int:
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
-
-
-async def delete_run_topics(settings: Settings, prefix: str) -> list[str]:
-    """Deletes the topics named after this run, and only those."""
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        ours = sorted(name for name in await admin.list_topics() if name.startswith(f"{prefix}-")
-                      or name.startswith(f"{prefix}."))
-        if ours:
-            await admin.delete_topics(ours)
-        return ours
-    finally:
-        await admin.close()

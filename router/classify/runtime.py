@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from router.classify import lexicon
 from router.classify.ngrams import count_matrix, lookup_table, words
-from router.classify.text import normalize
+from router.classify.text import normalize_all
 from router.errors import ModelError
 
 # What ngrams.words() gives: the document index and the hash of every word of a batch.
@@ -62,6 +62,10 @@ class NgramBlock:
 
     features = tfidf
 
+    @property
+    def width(self) -> int:
+        return len(self.vocabulary)
+
 
 @dataclass(frozen=True)
 class LexiconBlock:
@@ -71,8 +75,12 @@ class LexiconBlock:
     valences: np.ndarray
     kind: str = LEXICON
 
-    def features(self, texts: list[str], found: Words | None = None) -> sp.csr_matrix:
-        return lexicon.scores(texts, self.vocabulary, self.valences, found)
+    @property
+    def width(self) -> int:
+        return lexicon.SCORES
+
+    def features(self, texts: list[str], found: Words | None = None) -> np.ndarray:
+        return lexicon.score_rows(texts, self.vocabulary, self.valences, found)
 
 
 @dataclass(frozen=True)
@@ -84,13 +92,23 @@ class LinearModel:
     coef: np.ndarray  # labels x features, the blocks' columns side by side
     intercept: np.ndarray
     temperature: float  # 1.0 for an uncalibrated model
+    # Each block's features x labels, in C order: given coef.T, a view, scipy copied all of it (megabytes) on
+    # every batch; and multiplying block by block spares stacking the blocks' matrices into one.
+    weights: tuple[np.ndarray, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ends = np.cumsum([block.width for block in self.blocks])
+        weights = np.ascontiguousarray(self.coef.T)
+        object.__setattr__(self, "weights", tuple(np.split(weights, ends[:-1])))
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        normalised = [normalize(text) for text in texts]
+        normalised = normalize_all(texts)
         # The words are split and hashed once for the word n-grams and the lexicon scores.
         found = words(normalised) if any(block.kind != "char" for block in self.blocks) else None
-        features = sp.hstack([block.features(normalised, found) for block in self.blocks], format="csr")
-        logits = self.temperature * (features @ self.coef.T + self.intercept)
+        logits = np.tile(self.intercept, (len(normalised), 1))
+        for block, weights in zip(self.blocks, self.weights):
+            logits += block.features(normalised, found) @ weights
+        logits *= self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)

@@ -1,5 +1,6 @@
 """A real broker and a real worker process per test, on topics no other test uses."""
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from router.kafka_io import delete_topics_of_run
 from router.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +52,7 @@ def bootstrap_servers() -> str:
 def worker_settings(bootstrap_servers, tmp_path) -> Settings:
     """Settings for one test: its own app id, topics (input, outputs, conversations) and web port."""
     run = f"it-{uuid.uuid4().hex[:8]}"
-    return Settings(
+    settings = Settings(
         kafka_bootstrap_servers=bootstrap_servers,
         app_id=run,
         input_topic=f"{run}.mentions",
@@ -63,6 +65,9 @@ def worker_settings(bootstrap_servers, tmp_path) -> Settings:
         config_reload_seconds=0.5,
         data_dir=tmp_path / "faust",
     )
+    yield settings
+    # Left behind, every run's topics would add up until the broker takes minutes to start.
+    asyncio.run(delete_topics_of_run(settings, run))
 
 
 def _worker_environment(settings: Settings) -> dict[str, str]:

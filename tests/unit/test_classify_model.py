@@ -68,6 +68,12 @@ def test_the_runtime_arrays_compute_what_the_pipeline_computes(model_dir, traine
     assert np.allclose(Classifier.load(directory).probabilities(texts), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("texts", [[""], ["a"], ["ab", ""], ["\n\n"]], ids=repr)
+def test_a_batch_shorter_than_the_longest_ngram_computes_what_the_pipeline_computes(texts):
+    expected = artifact.load_pipeline(default_model_dir()).predict_proba(texts)
+    assert np.allclose(Classifier.load().probabilities(texts), expected, rtol=0, atol=1e-12)
+
+
 def test_a_two_label_model_computes_what_its_pipeline_computes(tmp_path):
     corpus = small_corpus()
     pairs = [(text, label) for text, label in zip(corpus.texts, corpus.labels) if label in ("complaint", "other")]
