@@ -14,7 +14,8 @@ def phase_settings(phase: str, config: Path, data_dir: Path, web_port: int) -> S
     """Settings for one process under test: a group and topics of its own."""
     return Settings(app_id=phase, input_topic=f"{phase}.mentions", decisions_topic=f"{phase}.decisions",
                     dead_letter_topic=f"{phase}.dead-letter", threads_topic=f"{phase}.threads",
-                    claims_topic=f"{phase}.claims", config_path=config, data_dir=data_dir,
+                    claims_topic=f"{phase}.claims", corrections_topic=f"{phase}.corrections",
+                    config_path=config, data_dir=data_dir,
                     web_port=web_port, log_format="json")
 
 

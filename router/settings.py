@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     threads_topic: str = "routing.threads"
     # Claims written by inbox tools, keyed by the claim key of the record they claim.
     claims_topic: str = "routing.claims"
+    # Labels fixed by agents in their inbox tools; the worker only checks them, `corrections export` reads them.
+    corrections_topic: str = "routing.corrections"
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 

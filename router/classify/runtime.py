@@ -7,6 +7,8 @@ temperature scaling.
 The arrays are saved beside the skops file as a .npz that loads without pickle.
 """
 
+import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ RUNTIME_FILE = "runtime.npz"
 MANIFEST_FILE = "manifest.json"
 FORMAT = 2  # 2: blocks may be sentiment lexicons; format 1 files (n-gram blocks only) still load
 READABLE_FORMATS = (1, 2)
+RUNTIME_HASH = "runtime_sha256"  # the manifest's field that names the runtime file it goes with
 LEXICON = "lexicon"
 
 
@@ -114,13 +117,31 @@ class LinearModel:
 
 def read_manifest(directory: Path) -> dict:
     """The manifest, or a ModelError saying what is missing."""
+    return parse_manifest(read_manifest_bytes(directory), directory / MANIFEST_FILE)
+
+
+def read_manifest_bytes(directory: Path) -> bytes:
     path = directory / MANIFEST_FILE
     if not path.is_file():
         raise ModelError(f"no model at {directory}: {MANIFEST_FILE} is missing (train one with `inbox-router train`)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        return path.read_bytes()
+    except OSError as error:
         raise ModelError(f"unreadable manifest {path}: {error}") from None
+
+
+def parse_manifest(data: bytes, path: Path) -> dict:
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except ValueError as error:
+        raise ModelError(f"unreadable manifest {path}: {error}") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"unreadable manifest {path}: expected a JSON object")
+    return manifest
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def save(model: LinearModel, directory: Path) -> None:
@@ -138,13 +159,32 @@ def save(model: LinearModel, directory: Path) -> None:
         np.savez_compressed(out, **arrays)
 
 
-def load(directory: Path) -> LinearModel:
-    """The arrays of an artifact; numpy reads them without pickle, so a foreign file cannot run code."""
+def read_runtime(directory: Path) -> bytes:
     path = directory / RUNTIME_FILE
     if not path.is_file():
         raise ModelError(f"no model at {directory}: {RUNTIME_FILE} is missing (save the model again with this version)")
     try:
-        with np.load(path, allow_pickle=False) as arrays:
+        return path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"cannot read model {path}: {error}") from None
+
+
+def load(directory: Path, manifest: dict | None = None) -> LinearModel:
+    """The arrays of an artifact, checked against the manifest's hash of them when it gives one."""
+    return from_bytes(read_runtime(directory), directory / RUNTIME_FILE, manifest)
+
+
+def from_bytes(data: bytes, path: Path, manifest: dict | None = None) -> LinearModel:
+    """The arrays of a runtime file's bytes; numpy reads them without pickle, so a foreign file cannot run code.
+
+    A manifest that names the file's hash (`runtime_sha256`) is refused when the file is another: a directory
+    half rewritten, or files of two models side by side.
+    """
+    expected = (manifest or {}).get(RUNTIME_HASH)
+    if expected is not None and expected != (found := sha256(data)):
+        raise ModelError(f"model {path} does not match its manifest: {RUNTIME_HASH} is {expected}, the file's {found}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             if int(arrays["format"]) not in READABLE_FORMATS:
                 raise ModelError(f"model {path} has format {int(arrays['format'])}; this version reads "
                                  f"{' and '.join(map(str, READABLE_FORMATS))}")

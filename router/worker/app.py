@@ -9,6 +9,7 @@ from router.kafka_io import ensure_topics
 from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
 from router.worker.loop import RoutingLoop
+from router.worker.models import ModelHolder
 from router.worker.processes import Routing
 
 
@@ -26,8 +27,8 @@ class _App(faust.App):
     BootStrategy = _WebAndTimersOnly
 
 
-def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> faust.App:
-    """A faust app that runs the routing loop, serves metrics and health, and reloads the config on a timer."""
+def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, models: ModelHolder) -> faust.App:
+    """A faust app that runs the routing loop, serves metrics and health, and reloads config and model on a timer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = _App(settings.app_id, web_port=settings.web_port, datadir=str(settings.data_dir / settings.app_id))
     loop = RoutingLoop(settings, routing)
@@ -37,6 +38,11 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> fa
     async def reload_config() -> None:
         # Parsed in another thread, and swapped in only once its topics exist.
         await holder.reload(lambda config: ensure_topics(settings, worker_topics(settings, config)))
+
+    @app.timer(interval=settings.config_reload_seconds)
+    async def reload_model() -> None:
+        # Loaded and tried in another thread; the routing processes take it with their next batch.
+        await models.reload()
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001 - faust's view signature
@@ -58,7 +64,8 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder) -> fa
 
 def worker_topics(settings: Settings, config: RoutingConfig) -> set[str]:
     """Every topic the worker reads or writes with this config."""
-    return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic}
+    return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic,
+                              settings.corrections_topic}
 
 
 def _health(web, healthy: bool, **details):  # noqa: ANN001, ANN202

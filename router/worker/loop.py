@@ -75,7 +75,8 @@ class RoutingLoop(Service):
         await self.producer.get()
         await self.consumer.start()
         self._assigned = _Assigned(self.consumer, self._in_flight)
-        self.consumer.subscribe([self.settings.input_topic, self.settings.claims_topic], listener=self._assigned)
+        topics = [self.settings.input_topic, self.settings.claims_topic, self.settings.corrections_topic]
+        self.consumer.subscribe(topics, listener=self._assigned)
 
     async def on_started(self) -> None:
         self._task = asyncio.create_task(self._run())
