@@ -27,9 +27,9 @@ from one_core import per_second
 from records import Sample, samples
 from report import machine, table, write
 from throughput import deliver, records_per_second
-from topics import count_records, delete_run_topics, phase_settings, prefixed_config
+from topics import count_records, phase_settings, prefixed_config
 
-from router.kafka_io import ensure_topics
+from router.kafka_io import delete_topics_of_run, ensure_topics
 from router.settings import REPO_ROOT, Settings
 
 LOGS = REPO_ROOT / "build" / "bench-logs"
@@ -53,7 +53,7 @@ def main() -> None:
         try:
             figures = _kafka_figures(run, Path(tmp), args.config, records, warm, pool[:steady], args.rate)
         finally:
-            asyncio.run(delete_run_topics(Settings(), run))
+            asyncio.run(delete_topics_of_run(Settings(), run))
     figures |= _one_core_figures(args.records)
     figures |= {"records": len(records), "malformed": sum(s.mention_id is None for s in records), "machine": host,
                 "config": os.path.relpath(args.config, REPO_ROOT)}

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from ruamel.yaml import YAML
 
 from router.kafka_io import client_options, ensure_topics
@@ -15,7 +14,8 @@ def phase_settings(phase: str, config: Path, data_dir: Path, web_port: int) -> S
     """Settings for one process under test: a group and topics of its own."""
     return Settings(app_id=phase, input_topic=f"{phase}.mentions", decisions_topic=f"{phase}.decisions",
                     dead_letter_topic=f"{phase}.dead-letter", threads_topic=f"{phase}.threads",
-                    claims_topic=f"{phase}.claims", config_path=config, data_dir=data_dir,
+                    claims_topic=f"{phase}.claims", corrections_topic=f"{phase}.corrections",
+                    config_path=config, data_dir=data_dir,
                     web_port=web_port, log_format="json")
 
 
@@ -47,17 +47,3 @@ async def count_records(settings: Settings, topics: set[str]) -> int:
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
-
-
-async def delete_run_topics(settings: Settings, prefix: str) -> list[str]:
-    """Deletes the topics named after this run, and only those."""
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        ours = sorted(name for name in await admin.list_topics() if name.startswith(f"{prefix}-")
-                      or name.startswith(f"{prefix}."))
-        if ours:
-            await admin.delete_topics(ours)
-        return ours
-    finally:
-        await admin.close()

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from router.mentions.decode import describe_errors
+from router.toolrecords import Someone, parse_tool_record
 
 # A claim comes from an inbox tool: bounded, so that no tool can grow the state by writing large records.
 MAX_CLAIM_KEY_BYTES = 1024
@@ -29,15 +30,8 @@ class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     mention_id: str = _ID
-    claimed_by: str = Field(min_length=1, max_length=200)
+    claimed_by: Someone
     at: AwareDatetime
-
-    @field_validator("claimed_by")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.strip() or not value.isprintable():
-            raise ValueError("must name someone, in printable characters")
-        return value
 
 
 # A slotted dataclass, not a model: a replay or a worker may hold millions, at a quarter of a model's size.
@@ -144,11 +138,4 @@ def _claim_key(key: bytes | None) -> str:
 
 
 def _parse_claim(value: bytes | None) -> Claim:
-    if value is None:
-        raise ValueError("no value")
-    if len(value) > MAX_CLAIM_BYTES:
-        raise ValueError(f"{len(value)} bytes, limit {MAX_CLAIM_BYTES}")
-    try:
-        return Claim.model_validate_json(value)
-    except ValidationError as error:
-        raise ValueError(describe_errors(error, "value")) from None
+    return parse_tool_record(Claim, value, MAX_CLAIM_BYTES)

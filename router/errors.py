@@ -20,6 +20,7 @@ class DeadLetterKind(StrEnum):
     ROUTING_FAILED = "routing failed"
     OUTPUT_TOO_LARGE = "output too large"
     INVALID_CLAIM = "invalid claim"
+    INVALID_CORRECTION = "invalid correction"
 
 
 class InvalidMention(RouterError):

@@ -95,6 +95,19 @@ async def ensure_signals(settings: Settings) -> None:
     await ensure_copartitioned(settings, settings.signals_topic, [settings.crisis_topic], compacted=True)
 
 
+async def delete_topics_of_run(settings: Settings, run: str) -> list[str]:
+    """Deletes the topics named after a run (`run.*` or `run-*`), and only those: tests and benches clean up."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        ours = sorted(name for name in await admin.list_topics() if name.startswith((f"{run}.", f"{run}-")))
+        if ours:
+            await admin.delete_topics(ours)
+        return ours
+    finally:
+        await admin.close()
+
+
 async def publish(settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes | None]],
                   rate: float | None = None, *, schedule: Callable[[bytes | None], float] | None = None) -> int:
     """Produce (key, value) records in order; returns the count.

@@ -23,6 +23,9 @@ WORKER_STOPS = Counter(
 CONSUMER_LAG = Gauge(
     "inbox_router_consumer_lag", "Records behind the end of each input partition after the last batch.", ["partition"]
 )
+MODEL_RELOADS = Counter(
+    "inbox_router_model_reloads", "Model directory reload attempts, by outcome.", ["outcome"]
+)
 MODEL_INFO = Gauge(
     "inbox_router_model_info", "The classifier in use (always 1).", ["version"]
 )

@@ -81,7 +81,7 @@ class Routing:
             **self.decision.as_dict(),
             "config_hash": self.config_hash,
             "model_version": self.model_version,
-            "routed_at": self.routed_at.isoformat(),
+            "routed_at": _isoformat(self.routed_at),
             "thread_owner": self.decision.thread_owner,
             "claim_key": self.claim_key,
             "claimed_by": self.claim.claimed_by if self.claim else None,
@@ -99,7 +99,7 @@ class Routed:
     """
 
     __slots__ = ("record", "mention", "classification", "low_confidence", "decision", "router", "now", "conversation",
-                 "changes", "detection", "_routing", "_document")
+                 "changes", "detection", "_routing", "_document", "_json")
 
     def __init__(self, record: Record, mention: Mention, classification: Classification, low_confidence: bool,
                  decision: Decision, router: Router, now: datetime | None, conversation: Conversation | None = None,
@@ -116,6 +116,7 @@ class Routed:
         self.detection = detection
         self._routing: Routing | None = None
         self._document: dict | None = None
+        self._json: bytes | None = None
 
     @property
     def routing(self) -> Routing:
@@ -131,6 +132,12 @@ class Routed:
         if self._document is None:
             self._document = self.routing.as_document()
         return self._document
+
+    def routing_json(self) -> bytes:
+        """`routing_document()` as JSON, written once: the queue copies and the decision splice in the same bytes."""
+        if self._json is None:
+            self._json = _dumps(self.routing_document())
+        return self._json
 
     def __repr__(self) -> str:
         return f"Routed(mention={self.mention.id!r}, decision={self.decision!r})"
@@ -294,7 +301,7 @@ def messages_for(outcome: Outcome, *, decisions_topic: str, dead_letter_topic: s
         return [Message(dead_letter_topic, outcome.record.key, _json_dumps(dead_letter_document(outcome)))]
     key = outcome.mention.partition_key.encode()
     delivered = delivered_value(outcome)
-    decision = _dumps(decision_document(outcome))
+    decision = _with_routing(_dumps(_decision_head(outcome.mention)), outcome)
     changes = [Message(changelog_topic, entry.key, entry.value) for entry in outcome.changes] if changelog_topic else []
     return [Message(queue, key, delivered) for queue in outcome.decision.queues] + [
         Message(decisions_topic, key, decision), *changes
@@ -308,20 +315,34 @@ def delivered_value(routed: Routed) -> bytes:
         return _dumps({**mention.model_dump(mode="json", exclude_none=True), "routing": routed.routing_document()})
     # pydantic writes the mention's JSON itself, as model_dump(mode="json") would have given it, without the
     # detour through Python objects; `routing` is appended before the closing brace.
-    fields = mention.__pydantic_serializer__.to_json(mention, exclude_none=True)
-    return b"".join((fields[:-1], b',"routing":', _dumps(routed.routing_document()), b"}"))
+    return _with_routing(mention.__pydantic_serializer__.to_json(mention, exclude_none=True), routed)
+
+
+def _with_routing(document: bytes, routed: Routed) -> bytes:
+    """A JSON object's bytes with `"routing": ...` appended as its last member."""
+    return b"".join((document[:-1], b',"routing":', routed.routing_json(), b"}"))
 
 
 def decision_document(outcome: Routed) -> dict:
     """The audit record of one decision: which mention, and why it went where it went."""
-    mention = outcome.mention
-    return {
-        "mention_id": mention.id,
-        "source": mention.source,
-        "created_at": mention.created_at.isoformat(),
-        "thread_id": mention.thread_id,
-        "routing": outcome.routing_document(),
-    }
+    return {**_decision_head(outcome.mention), "routing": outcome.routing_document()}
+
+
+def _decision_head(mention: Mention) -> dict:
+    return {"mention_id": mention.id, "source": mention.source, "created_at": mention.created_at.isoformat(),
+            "thread_id": mention.thread_id}
+
+
+_last_isoformat: tuple[datetime | None, str] = (None, "")
+
+
+def _isoformat(moment: datetime) -> str:
+    """moment.isoformat(); a worker's batch routes every mention at the same moment, formatted once."""
+    global _last_isoformat
+    last = _last_isoformat  # read once: the pair stays consistent whatever another thread does
+    if last[0] is not moment:
+        last = _last_isoformat = (moment, moment.isoformat())
+    return last[1]
 
 
 # A dead letter keeps at most this much of the original, so that it always fits in one Kafka record;

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     signals_topic: str = "routing.signals"
     crisis_topic: str = "routing.crisis"
     incidents_topic: str = "routing.incidents"
+    # Labels fixed by agents in their inbox tools; the worker only checks them, `corrections export` reads them.
+    corrections_topic: str = "routing.corrections"
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 

@@ -52,6 +52,8 @@ def save(pipeline, manifest: dict, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     sio.dump(pipeline, directory / MODEL_FILE, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     runtime.save(runtime_model(pipeline), directory)
+    # The manifest names the runtime file it goes with: a reader refuses a directory caught half rewritten.
+    manifest = {**manifest, runtime.RUNTIME_HASH: runtime.sha256((directory / runtime.RUNTIME_FILE).read_bytes())}
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
     (directory / MANIFEST_FILE).write_text(text + "\n", encoding="utf-8")
 

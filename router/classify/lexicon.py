@@ -28,15 +28,20 @@ def word_hashes(entries: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return hashes[first[single]], single
 
 
-def scores(texts: list[str], vocabulary: np.ndarray, valences: np.ndarray,
-           found: tuple[np.ndarray, np.ndarray] | None = None) -> sp.csr_matrix:
+def scores(texts: list[str], vocabulary: np.ndarray, valences: np.ndarray) -> sp.csr_matrix:
+    """score_rows() as the sparse matrix the training pipeline stacks beside the n-grams."""
+    return sp.csr_matrix(score_rows(texts, vocabulary, valences))
+
+
+def score_rows(texts: list[str], vocabulary: np.ndarray, valences: np.ndarray,
+               found: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Rows of the four scores for normalised texts; `vocabulary` is sorted word hashes, `valences` theirs.
 
     `found` is ngrams.words(texts), when the word n-grams have computed it already.
     """
     count = len(texts)
     if len(vocabulary) == 0 or count == 0:
-        return sp.csr_matrix((count, SCORES))
+        return np.zeros((count, SCORES))
     docs, hashes = found if found is not None else words(texts)
     at = np.minimum(np.searchsorted(vocabulary, hashes), len(vocabulary) - 1)
     known = vocabulary[at] == hashes
@@ -47,6 +52,5 @@ def scores(texts: list[str], vocabulary: np.ndarray, valences: np.ndarray,
     total = positive + negative + neutral
     total[total == 0] = 1.0
     balance = positive - negative
-    rows = np.column_stack([negative / total, neutral / total, positive / total,
+    return np.column_stack([negative / total, neutral / total, positive / total,
                             balance / np.sqrt(balance * balance + ALPHA)])
-    return sp.csr_matrix(rows)

@@ -1,6 +1,7 @@
 """The shipped classifier: load once, classify batches of texts."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,26 @@ DEFAULT_THRESHOLD = 0.5
 # longest mentions within tens of megabytes, while a batch of tweets still goes in one call.
 CHUNK_CHARACTERS = 128 * 1024
 SHIPPED_MODEL_DIR = REPO_ROOT / "models" / "mention-classifier"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFiles:
+    """A model directory's files read into memory once, and a digest of them that names this very model."""
+
+    directory: Path
+    manifest: bytes
+    runtime: bytes
+    digest: str
+
+    @classmethod
+    def read(cls, directory: Path) -> "ModelFiles":
+        """The files as they are now; a ModelError names what is missing or unreadable."""
+        manifest = runtime.read_manifest_bytes(directory)
+        data = runtime.read_runtime(directory)
+        return cls(directory, manifest, data, runtime.sha256(manifest + b"\0" + data))
+
+    def load(self) -> "Classifier":
+        return Classifier.from_files(self)
 
 
 def default_model_dir() -> Path:
@@ -44,7 +65,13 @@ class Classifier:
         """Load and check an artifact directory; None means the shipped model."""
         path = Path(directory) if directory is not None else default_model_dir()
         manifest = runtime.read_manifest(path)
-        return cls(runtime.load(path), manifest)
+        return cls(runtime.load(path, manifest), manifest)
+
+    @classmethod
+    def from_files(cls, files: "ModelFiles") -> "Classifier":
+        """The model of a directory read into memory: every process given these bytes runs the same model."""
+        manifest = runtime.parse_manifest(files.manifest, files.directory / runtime.MANIFEST_FILE)
+        return cls(runtime.from_bytes(files.runtime, files.directory / runtime.RUNTIME_FILE, manifest), manifest)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Rows of probabilities, columns in the order of `labels`."""

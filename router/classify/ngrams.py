@@ -7,6 +7,8 @@ computed for all positions at once from prefix sums; a sorted array of the hashe
 seen at training time (no Python dict) maps them to columns.
 """
 
+from collections.abc import Iterator
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -57,17 +59,27 @@ def _span_hash(prefix, powers, start, end):
 
 def char_ngrams(texts, sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(document index, hash) of every character n-gram with sizes[0] <= n <= sizes[1]."""
-    data, doc = _buffer(texts)
-    prefix, powers = _prefix(data)
-    docs, hashes = [], []
-    with np.errstate(over="ignore"):
-        for size in range(sizes[0], sizes[1] + 1):
-            start = np.arange(len(data) - size + 1)
-            first, last = doc[start], doc[start + size - 1]
-            start = start[(first == last) & (first >= 0)]
-            docs.append(doc[start])
-            hashes.append(_span_hash(prefix, powers, start, start + size) + np.uint64(size))
+    docs, hashes = zip(*((doc[inside], hashes[inside]) for doc, hashes, inside in _char_hashes(texts, sizes)))
     return np.concatenate(docs), np.concatenate(hashes)
+
+
+def _char_hashes(texts, sizes: tuple[int, int]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each size, at every position of the batch: its document, the n-gram's hash, and whether it is inside one.
+
+    Slices of the prefix hashes, not gathers: the n-grams that cross a document's end are masked, not skipped.
+    """
+    data, doc = _buffer(texts)
+    prefix, _ = _prefix(data)
+    for size in range(sizes[0], sizes[1] + 1):
+        count = max(len(data) - size + 1, 0)  # a batch of one empty text is shorter than a 5-gram
+        first = doc[:count]
+        with np.errstate(over="ignore"):
+            hashes = prefix[size : size + count] - prefix[:count] * _power(size) + np.uint64(size)
+        yield first, hashes, (first == doc[size - 1 : size - 1 + count]) & (first >= 0)
+
+
+def _power(exponent: int) -> np.uint64:
+    return np.uint64(pow(int(_BASE), exponent, 1 << 64))
 
 
 def words(texts) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +124,18 @@ def lookup_table(vocabulary: np.ndarray, bits: int) -> np.ndarray:
     return table
 
 
+def _columns(docs: np.ndarray, hashes: np.ndarray, inside: np.ndarray | None, vocabulary: np.ndarray,
+             table: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(document index, vocabulary column) of the n-grams in the vocabulary, of those `inside` a document if given."""
+    column = table[slots(hashes, bits)]
+    # An empty slot holds -1, which reads the last vocabulary entry: the equality test
+    # rejects it like any other mismatch, so one mask does both checks.
+    known = vocabulary[column] == hashes
+    if inside is not None:
+        known &= inside
+    return docs[known], column[known]
+
+
 def count_matrix(texts: list[str], kind: str, ngram_range: tuple[int, int], vocabulary: np.ndarray,
                  table: np.ndarray, bits: int, found: tuple[np.ndarray, np.ndarray] | None = None) -> sp.csr_matrix:
     """Counts of the vocabulary's n-grams in each text, one row per text, one column per vocabulary entry.
@@ -121,15 +145,12 @@ def count_matrix(texts: list[str], kind: str, ngram_range: tuple[int, int], voca
     if len(vocabulary) == 0:
         return sp.csr_matrix((len(texts), 0))
     if kind == "char":
-        docs, hashes = char_ngrams(texts, ngram_range)
+        found_columns = [_columns(*spans, vocabulary, table, bits) for spans in _char_hashes(texts, ngram_range)]
+        docs, columns = (np.concatenate(found) for found in zip(*found_columns))
     else:
-        docs, hashes = word_ngrams(texts, ngram_range, found)
-    column = table[slots(hashes, bits)]
-    # An empty slot holds -1, which reads the last vocabulary entry: the equality test
-    # below rejects it like any other mismatch, so one mask does both checks.
-    known = vocabulary[column] == hashes
+        docs, columns = _columns(*word_ngrams(texts, ngram_range, found), None, vocabulary, table, bits)
     # One sort of (row, column) keys finds the repeated n-grams; scipy's duplicate summing cost four times more.
-    keys, counts = np.unique(docs[known] * len(vocabulary) + column[known], return_counts=True)
+    keys, counts = np.unique(docs * len(vocabulary) + columns, return_counts=True)
     columns = keys % len(vocabulary)
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys // len(vocabulary), minlength=len(texts)), out=indptr[1:])

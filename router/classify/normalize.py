@@ -5,7 +5,7 @@ It stays at this path because saved artifacts name it.
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from router.classify.text import normalize
+from router.classify.text import normalize, normalize_all
 
 __all__ = ["TextNormalizer", "normalize"]
 
@@ -17,4 +17,4 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):  # noqa: N803
-        return [normalize(text) for text in X]
+        return normalize_all(X)

@@ -7,6 +7,8 @@ temperature scaling.
 The arrays are saved beside the skops file as a .npz that loads without pickle.
 """
 
+import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ import scipy.sparse as sp
 
 from router.classify import lexicon
 from router.classify.ngrams import count_matrix, lookup_table, words
-from router.classify.text import normalize
+from router.classify.text import normalize_all
 from router.errors import ModelError
 
 # What ngrams.words() gives: the document index and the hash of every word of a batch.
@@ -26,6 +28,7 @@ RUNTIME_FILE = "runtime.npz"
 MANIFEST_FILE = "manifest.json"
 FORMAT = 2  # 2: blocks may be sentiment lexicons; format 1 files (n-gram blocks only) still load
 READABLE_FORMATS = (1, 2)
+RUNTIME_HASH = "runtime_sha256"  # the manifest's field that names the runtime file it goes with
 LEXICON = "lexicon"
 
 
@@ -59,6 +62,10 @@ class NgramBlock:
 
     features = tfidf
 
+    @property
+    def width(self) -> int:
+        return len(self.vocabulary)
+
 
 @dataclass(frozen=True)
 class LexiconBlock:
@@ -68,8 +75,12 @@ class LexiconBlock:
     valences: np.ndarray
     kind: str = LEXICON
 
-    def features(self, texts: list[str], found: Words | None = None) -> sp.csr_matrix:
-        return lexicon.scores(texts, self.vocabulary, self.valences, found)
+    @property
+    def width(self) -> int:
+        return lexicon.SCORES
+
+    def features(self, texts: list[str], found: Words | None = None) -> np.ndarray:
+        return lexicon.score_rows(texts, self.vocabulary, self.valences, found)
 
 
 @dataclass(frozen=True)
@@ -81,13 +92,23 @@ class LinearModel:
     coef: np.ndarray  # labels x features, the blocks' columns side by side
     intercept: np.ndarray
     temperature: float  # 1.0 for an uncalibrated model
+    # Each block's features x labels, in C order: given coef.T, a view, scipy copied all of it (megabytes) on
+    # every batch; and multiplying block by block spares stacking the blocks' matrices into one.
+    weights: tuple[np.ndarray, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ends = np.cumsum([block.width for block in self.blocks])
+        weights = np.ascontiguousarray(self.coef.T)
+        object.__setattr__(self, "weights", tuple(np.split(weights, ends[:-1])))
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        normalised = [normalize(text) for text in texts]
+        normalised = normalize_all(texts)
         # The words are split and hashed once for the word n-grams and the lexicon scores.
         found = words(normalised) if any(block.kind != "char" for block in self.blocks) else None
-        features = sp.hstack([block.features(normalised, found) for block in self.blocks], format="csr")
-        logits = self.temperature * (features @ self.coef.T + self.intercept)
+        logits = np.tile(self.intercept, (len(normalised), 1))
+        for block, weights in zip(self.blocks, self.weights):
+            logits += block.features(normalised, found) @ weights
+        logits *= self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)
@@ -96,13 +117,31 @@ class LinearModel:
 
 def read_manifest(directory: Path) -> dict:
     """The manifest, or a ModelError saying what is missing."""
+    return parse_manifest(read_manifest_bytes(directory), directory / MANIFEST_FILE)
+
+
+def read_manifest_bytes(directory: Path) -> bytes:
     path = directory / MANIFEST_FILE
     if not path.is_file():
         raise ModelError(f"no model at {directory}: {MANIFEST_FILE} is missing (train one with `inbox-router train`)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        return path.read_bytes()
+    except OSError as error:
         raise ModelError(f"unreadable manifest {path}: {error}") from None
+
+
+def parse_manifest(data: bytes, path: Path) -> dict:
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except ValueError as error:
+        raise ModelError(f"unreadable manifest {path}: {error}") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"unreadable manifest {path}: expected a JSON object")
+    return manifest
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def save(model: LinearModel, directory: Path) -> None:
@@ -120,13 +159,32 @@ def save(model: LinearModel, directory: Path) -> None:
         np.savez_compressed(out, **arrays)
 
 
-def load(directory: Path) -> LinearModel:
-    """The arrays of an artifact; numpy reads them without pickle, so a foreign file cannot run code."""
+def read_runtime(directory: Path) -> bytes:
     path = directory / RUNTIME_FILE
     if not path.is_file():
         raise ModelError(f"no model at {directory}: {RUNTIME_FILE} is missing (save the model again with this version)")
     try:
-        with np.load(path, allow_pickle=False) as arrays:
+        return path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"cannot read model {path}: {error}") from None
+
+
+def load(directory: Path, manifest: dict | None = None) -> LinearModel:
+    """The arrays of an artifact, checked against the manifest's hash of them when it gives one."""
+    return from_bytes(read_runtime(directory), directory / RUNTIME_FILE, manifest)
+
+
+def from_bytes(data: bytes, path: Path, manifest: dict | None = None) -> LinearModel:
+    """The arrays of a runtime file's bytes; numpy reads them without pickle, so a foreign file cannot run code.
+
+    A manifest that names the file's hash (`runtime_sha256`) is refused when the file is another: a directory
+    half rewritten, or files of two models side by side.
+    """
+    expected = (manifest or {}).get(RUNTIME_HASH)
+    if expected is not None and expected != (found := sha256(data)):
+        raise ModelError(f"model {path} does not match its manifest: {RUNTIME_HASH} is {expected}, the file's {found}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             if int(arrays["format"]) not in READABLE_FORMATS:
                 raise ModelError(f"model {path} has format {int(arrays['format'])}; this version reads "
                                  f"{' and '.join(map(str, READABLE_FORMATS))}")

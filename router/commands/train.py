@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from router.classify.training.corpus import CORRECTION_WEIGHT
 from router.errors import RouterError
 
 NAME = "train"
@@ -14,6 +15,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", action="append", required=True, metavar="FILE.jsonl",
                         help="labelled mentions (a `label` field per line); repeat for several files")
     parser.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
+    parser.add_argument("--correction-weight", type=_weight, default=CORRECTION_WEIGHT, metavar="W",
+                        help="how many examples each agent's correction (the lines `corrections export` writes) "
+                             f"counts as, in (0, 100] (default: {CORRECTION_WEIGHT:g})")
+
+
+def _weight(text: str) -> float:
+    try:
+        weight = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < weight <= 100:
+        raise argparse.ArgumentTypeError(f"must be in (0, 100], got {text}")
+    return weight
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,13 +35,15 @@ def run(args: argparse.Namespace) -> int:
     from router.classify.training.train import train
 
     try:
-        data = read_labelled(args.data)
+        data = read_labelled(args.data, correction_weight=args.correction_weight)
         manifest = train(data, Path(args.out), sources=[Path(p).name for p in args.data])
     except (RouterError, OSError) as error:
         print(f"inbox-router train: {error}", file=sys.stderr)
         return 2
     holdout = manifest["metrics"]["holdout"]
     print(f"trained {manifest['version']} on {len(data)} examples {data.counts()}")
+    if data.corrections:
+        print(f"of which {data.corrections} agents' corrections, each weighing {args.correction_weight:g}")
     print(f"held-out macro_f1={holdout['macro_f1']:.3f} accuracy={holdout['accuracy']:.3f} "
           f"threshold={manifest['threshold']} -> {args.out}")
     return 0

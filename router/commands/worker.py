@@ -26,9 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaConnectionError, KafkaError
     from mode import Worker
 
+    from router.classify.model import SHIPPED_MODEL_DIR
     from router.kafka_io import ensure_copartitioned, ensure_signals, ensure_topics
     from router.worker.app import create_app, worker_topics
     from router.worker.detection import IncidentWatch
+    from router.worker.models import ModelHolder
     from router.worker.processes import make_routing
 
     settings = get_settings()
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("router.worker")
     try:
         holder = ConfigHolder(settings.config_path)
-        routing = make_routing(settings, holder)
+        models = ModelHolder(settings.model_dir or SHIPPED_MODEL_DIR)
+        routing = make_routing(settings, holder, models)
         # Before faust joins the group: a source topic missing at that moment is left unassigned.
         asyncio.run(ensure_topics(settings, worker_topics(settings, holder.current)))
         # The changelog keeps each thread's last state; claims come and go like mentions (keyless ones too).
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # What is loaded lives as long as the worker: the garbage collector need not rescan it.
     gc.freeze()
-    app = create_app(settings, routing, holder, watch)
+    app = create_app(settings, routing, holder, models, watch)
     log.info("worker.starting", input_topic=settings.input_topic, config=str(holder.current.path),
              config_hash=holder.current.hash, model_version=routing.model_version)
     # Faust's worker handles signals and shutdown, and exits the process when it stops; our structlog

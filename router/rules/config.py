@@ -43,10 +43,18 @@ class Decision:
     incident: str | None = None  # the open incident whose scope the mention belongs to; its override applied
 
     def as_dict(self) -> dict:
-        # Spelled out: dataclasses.asdict deep-copies every field, which costs more than routing a mention.
-        return {"owner": self.owner, "queues": list(self.queues), "priority": self.priority,
-                "copies": list(self.copies), "tags": list(self.tags), "route": list(self.route),
-                "due_by": self.due_by.isoformat() if self.due_by is not None else None}
+        """The decision's fields as a decision document gives them; its lists are shared, not to be changed."""
+        return {**self._routes_fields(), "due_by": self.due_by.isoformat() if self.due_by is not None else None}
+
+    def _routes_fields(self) -> dict:
+        # Memoised decisions serve every mention of their routes: their fields are written out once. (Kept in the
+        # instance's own dict, which `dated` copies: a dated decision has the same fields, and due_by apart.)
+        fields = self.__dict__.get("_fields")
+        if fields is None:
+            fields = self.__dict__["_fields"] = {
+                "owner": self.owner, "queues": list(self.queues), "priority": self.priority,
+                "copies": list(self.copies), "tags": list(self.tags), "route": list(self.route)}
+        return fields
 
     def dated(self, due_by: datetime) -> "Decision":
         """This decision with a deadline; a memoised decision is shared by every mention of its routes."""

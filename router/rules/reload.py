@@ -1,7 +1,6 @@
 """Hot reload: a changed config file replaces the running one only if it loads cleanly."""
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -9,14 +8,12 @@ from typing import NamedTuple
 import structlog
 
 from router.errors import ConfigError
+from router.filewatch import FileWatch
 from router.metrics import CONFIG_RELOADS
 from router.rules.config import RoutingConfig, compile_text, config_hash
 from router.rules.yamltext import read_yaml_text
 
 log = structlog.get_logger(__name__)
-
-Stamp = tuple[int, int, int]
-RETRY: Stamp = (-1, -1, -1)  # no file has it: the next check reads the file again
 
 
 class Candidate(NamedTuple):
@@ -36,7 +33,7 @@ class ConfigHolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._stamp: Stamp | None = _stamp(self.path)
+        self._watch = FileWatch([self.path])
         text = read_yaml_text(self.path)
         self.current: RoutingConfig = compile_text(text)
         self.current_data = text.data  # the bytes `current` was compiled from, for processes that compile their own
@@ -54,7 +51,8 @@ class ConfigHolder:
         try:
             await prepare(candidate.config)
         except Exception as error:  # noqa: BLE001 - whatever failed, the running config stays and the timer lives
-            self._stamp, self._seen_hash = RETRY, self.current.hash  # so that the next call tries again
+            self._seen_hash = self.current.hash  # so that the next call tries again
+            self._watch.forget()
             self._refuse(f"{self.path}: cannot prepare the new config {candidate.config.hash}: {error!r}")
             return False
         self.swap(candidate)
@@ -69,17 +67,8 @@ class ConfigHolder:
 
     def check(self) -> Candidate | None:
         """The changed file, compiled; None when unchanged or broken (then logged, counted and ignored)."""
-        try:
-            stamp = _stamp(self.path)
-        except OSError as error:
-            if self._stamp is None:
-                return None  # still missing: reported once already
-            self._stamp = None
-            self._refuse(f"{self.path}:0: cannot read the file: {error.strerror}")
+        if not self._watch.changed(self._unreadable):
             return None
-        if stamp == self._stamp:
-            return None
-        self._stamp = stamp
         try:
             text = read_yaml_text(self.path)
         except ConfigError as error:
@@ -103,12 +92,10 @@ class ConfigHolder:
         CONFIG_RELOADS.labels(outcome="loaded").inc()
         log.info("config.reloaded", path=str(self.path), old_hash=old, new_hash=self.current.hash)
 
+    def _unreadable(self, error: OSError) -> None:
+        self._refuse(f"{self.path}:0: cannot read the file: {error.strerror}")
+
     def _refuse(self, reason: str) -> None:
         CONFIG_RELOADS.labels(outcome="refused").inc()
         log.error("config.refused", path=str(self.path), reason=reason, kept_hash=self.current.hash)
 
-
-def _stamp(path: Path) -> Stamp:
-    # The inode catches editors and Kubernetes ConfigMaps that swap the file in by rename.
-    stat = os.stat(path)
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size

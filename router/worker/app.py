@@ -10,6 +10,7 @@ from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
 from router.worker.detection import CrisisLoop, IncidentWatch
 from router.worker.loop import RoutingLoop
+from router.worker.models import ModelHolder
 from router.worker.processes import Routing
 
 
@@ -27,8 +28,9 @@ class _App(faust.App):
     BootStrategy = _WebAndTimersOnly
 
 
-def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, watch: IncidentWatch) -> faust.App:
-    """A faust app that runs the routing loop, serves metrics and health, and reloads the config on a timer."""
+def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, models: ModelHolder,
+               watch: IncidentWatch) -> faust.App:
+    """A faust app that runs the routing and crisis loops, serves metrics and health, and reloads config and model."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = _App(settings.app_id, web_port=settings.web_port, datadir=str(settings.data_dir / settings.app_id))
     loop = RoutingLoop(settings, routing)
@@ -38,6 +40,11 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, watch
     async def reload_config() -> None:
         # Parsed in another thread, and swapped in only once its topics exist.
         await holder.reload(lambda config: ensure_topics(settings, worker_topics(settings, config)))
+
+    @app.timer(interval=settings.config_reload_seconds)
+    async def reload_model() -> None:
+        # Loaded and tried in another thread; the routing processes take it with their next batch.
+        await models.reload()
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001 - faust's view signature
@@ -61,7 +68,7 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, watch
 def worker_topics(settings: Settings, config: RoutingConfig) -> set[str]:
     """Every topic the worker reads or writes with this config."""
     return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic,
-                              settings.incidents_topic}
+                              settings.incidents_topic, settings.corrections_topic}
 
 
 def _health(web, healthy: bool, **details):  # noqa: ANN001, ANN202

@@ -32,6 +32,7 @@ class _Fetched:
     records: int
     offsets: dict[TopicPartition, int]  # the next offset to read, per partition: what a delivery commits
     routed: "asyncio.Future[RoutedBatch]"
+    read_at: float  # time.perf_counter() when it was read: the log says how long it waited, and where
 
 
 class RoutingLoop(Service):
@@ -74,7 +75,8 @@ class RoutingLoop(Service):
         await self.producer.get()
         await self.consumer.start()
         self._assigned = _Assigned(self.consumer, self._in_flight)
-        self.consumer.subscribe([self.settings.input_topic, self.settings.claims_topic], listener=self._assigned)
+        topics = [self.settings.input_topic, self.settings.claims_topic, self.settings.corrections_topic]
+        self.consumer.subscribe(topics, listener=self._assigned)
 
     async def on_started(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -124,6 +126,7 @@ class RoutingLoop(Service):
                 records=len(records),
                 offsets={partition: batch[-1].offset + 1 for partition, batch in fetched.items()},
                 routed=asyncio.ensure_future(self.routing.route(records)),
+                read_at=time.perf_counter(),
             ))
         batches.put_nowait(None)
 
@@ -168,6 +171,7 @@ class RoutingLoop(Service):
         log.info("batch.delivered", batches=len(group), records=sum(batch.records for batch in group),
                  outcomes=sum(batch.tally.outcomes for batch in routed), messages=len(messages),
                  offsets={f"{tp.topic}/{tp.partition}": offset for tp, offset in offsets.items()},
+                 since_read_ms=round((started - group[0].read_at) * 1000, 1),
                  deliver_ms=round((time.perf_counter() - started) * 1000, 1))
 
     async def _restore(self, assigned: list[TopicPartition]) -> None:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from router.classify.model import ModelFiles
 from router.crisis.live import OpenIncidents
 from router.errors import RouterError
 from router.logs import configure_logging
@@ -31,12 +32,15 @@ from router.rules import ConfigHolder, RoutingConfig
 from router.rules.config import compile_text
 from router.rules.yamltext import YamlText
 from router.settings import Settings
+from router.worker.models import ModelHolder
 from router.worker.routing import InlineRouting, RoutedBatch, Shard, load_classifier
 
 log = structlog.get_logger("router.worker")
 T = TypeVar("T")
 
 STOP_SECONDS = 5.0
+# What a routing process was asked to do, as its error says it.
+_DOING = {"restore": "restoring conversations", "model": "loading the model"}
 
 
 class RoutingProcessFailed(RouterError):
@@ -59,10 +63,11 @@ class ProcessRouting:
     by the one process that holds the thread's state.
     """
 
-    def __init__(self, settings: Settings, holder: ConfigHolder):
-        self._holder = holder
+    def __init__(self, settings: Settings, holder: ConfigHolder, models: ModelHolder):
+        self._holder, self._models, self._model = holder, models, models.current
         context = multiprocessing.get_context("spawn")
-        self._children = [_Child.start(context, settings, number) for number in range(settings.routing_processes)]
+        self._children = [_Child.start(context, settings, number, self._model)
+                          for number in range(settings.routing_processes)]
         try:  # each loads the model before the worker joins the group: a broken model stops the worker here
             self.model_version = {child.wait_ready() for child in self._children}.pop()
         except RouterError:
@@ -76,9 +81,10 @@ class ProcessRouting:
         config = self._config_text(self._holder.current)
         incidents = self.incidents.current()  # a few scopes at most: sent with every share
         shares = _shares(records, [record.key for record in records], len(self._children))
+        reloads = self._send_model()
         answers = [child.submit(("route", share, config, incidents))
                    for child, share in zip(self._children, shares) if share]
-        return RoutedBatch.joined(await asyncio.gather(*answers))
+        return RoutedBatch.joined((await asyncio.gather(*reloads, *answers))[len(reloads):])
 
     async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
         """Hand each changelog entry to the process that routes its key; the number refused."""
@@ -102,6 +108,13 @@ class ProcessRouting:
         for child in self._children:
             child.stop()
 
+    def _send_model(self) -> "list[asyncio.Future[Any]]":
+        """A reloaded model goes to every process ahead of the shares that follow: each answers them in turn."""
+        if self._models.current is self._model:
+            return []
+        self._model = self._models.current
+        return [child.submit(("model", self._model)) for child in self._children]
+
     def _config_text(self, current: RoutingConfig) -> ConfigText:
         if self._config is None or self._config.hash != current.hash:
             self._config = ConfigText(current.path, current.hash, self._holder.current_data)
@@ -120,9 +133,10 @@ class _Child:
         self._reading = False
 
     @classmethod
-    def start(cls, context: Any, settings: Settings, number: int) -> "_Child":
+    def start(cls, context: Any, settings: Settings, number: int, model: ModelFiles) -> "_Child":
         parent_end, child_end = context.Pipe()
-        process = context.Process(target=_serve, args=(child_end, settings), name=f"routing-{number}", daemon=True)
+        process = context.Process(target=_serve, args=(child_end, settings, model), name=f"routing-{number}",
+                                  daemon=True)
         process.start()
         child_end.close()  # the child's end lives in the child only: it reads end-of-file when the worker dies
         return cls(process, parent_end, number)
@@ -220,12 +234,12 @@ def _answer(data: bytes) -> Any:
     return value
 
 
-def _serve(connection: Connection, settings: Settings) -> None:
+def _serve(connection: Connection, settings: Settings, model: ModelFiles) -> None:
     """A routing process: load the model, then route each batch it is sent until its pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the worker stops us
     configure_logging(settings.log_format, settings.log_level)
     try:
-        classifier = load_classifier(settings)
+        classifier = load_classifier(settings, model)
     except RouterError as error:
         connection.send_bytes(pickle.dumps(("error", str(error))))
         return
@@ -242,10 +256,13 @@ def _serve(connection: Connection, settings: Settings) -> None:
         try:
             if request[0] == "restore":
                 answer = ("restored", shard.restore(request[1]))
+            elif request[0] == "model":  # checked by the worker already: it loads
+                shard.classifier = load_classifier(settings, request[1])
+                answer = ("loaded", shard.classifier.version)
             else:
                 answer = ("routed", shard.route(request[1], _compiled(configs, request[2]), request[3]))
         except Exception as error:  # noqa: BLE001 - reported to the worker, which stops without committing
-            what = "restoring conversations" if request[0] == "restore" else "routing a batch"
+            what = _DOING.get(request[0], "routing a batch")
             answer = ("error", f"{what} failed: {type(error).__name__}: {error}")
         try:
             connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
@@ -264,9 +281,10 @@ def _compiled(configs: dict[str, RoutingConfig], text: ConfigText) -> RoutingCon
 Routing = InlineRouting | ProcessRouting
 
 
-def make_routing(settings: Settings, holder: ConfigHolder) -> Routing:
+def make_routing(settings: Settings, holder: ConfigHolder, models: ModelHolder) -> Routing:
     started = time.perf_counter()
-    routing = ProcessRouting(settings, holder) if settings.routing_processes else InlineRouting(settings, holder)
+    kind = ProcessRouting if settings.routing_processes else InlineRouting
+    routing = kind(settings, holder, models)
     log.info("routing.ready", processes=settings.routing_processes, model_version=routing.model_version,
              load_s=round(time.perf_counter() - started, 2))
     return routing

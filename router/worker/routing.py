@@ -15,8 +15,10 @@ from datetime import datetime, timezone
 
 import structlog
 
-from router.classify.classifier import Classifier, load_model
+from router.classify.classifier import Classifier
+from router.classify.model import ModelFiles
 from router.conversations import Conversations
+from router.corrections import correction_problem
 from router.crisis.live import Live, OpenIncidents, signal_record
 from router.crisis.settings import Incident
 from router.errors import DeadLetterKind
@@ -24,6 +26,7 @@ from router.pipeline import DeadLettered, Message, Outcome, Record, Router, mess
 from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
 from router.worker.fault_injection import RaisingClassifier
+from router.worker.models import ModelHolder
 
 log = structlog.get_logger("router.worker")
 
@@ -74,6 +77,7 @@ class Shard:
     def __init__(self, settings: Settings, classifier: Classifier):
         self._settings, self.classifier = settings, classifier
         self.conversations = Conversations()
+        self._side_topics = frozenset({settings.claims_topic, settings.corrections_topic})
 
     def route(self, records: Sequence[Record], config: RoutingConfig,
               incidents: Mapping[str, Incident] | None = None) -> RoutedBatch:
@@ -82,17 +86,18 @@ class Shard:
         With a crisis section, mentions of a scope in `incidents` are routed in its incident, and the signals
         of the mentions that count (or were routed in an incident) go to the detector in the same delivery.
         """
-        settings = self._settings
-        claims = [record for record in records if record.topic == settings.claims_topic]
-        mentions = [record for record in records if record.topic != settings.claims_topic] if claims else records
+        settings, side_topics = self._settings, self._side_topics
+        side = [record for record in records if record.topic in side_topics]
+        mentions = [record for record in records if record.topic not in side_topics] if side else records
         messages: list[tuple[str, bytes | None, bytes]] = []
         outcomes: list[Outcome] = []
-        for claim in claims:
-            folded = self.conversations.fold_claim(claim.key, claim.value)
+        for record in side:
+            if record.topic == settings.corrections_topic:  # only checked here: `corrections export` reads them
+                outcomes += _refused(record, DeadLetterKind.INVALID_CORRECTION, correction_problem(record.value))
+                continue
+            folded = self.conversations.fold_claim(record.key, record.value)
             messages += [(settings.threads_topic, entry.key, entry.value) for entry in folded.entries]
-            if folded.problem is not None:
-                kind = DeadLetterKind.INVALID_CLAIM
-                outcomes.append(DeadLettered(claim, f"{kind}: {folded.problem}", kind))
+            outcomes += _refused(record, DeadLetterKind.INVALID_CLAIM, folded.problem)
         detecting = config.crisis is not None and config.crisis.enabled  # off: no incident resolves, none applies
         live = Live(incidents or {}) if detecting else None
         outcomes += route_batch(mentions, Router(self.classifier, config), datetime.now(timezone.utc),
@@ -113,6 +118,11 @@ class Shard:
                 log.warning("conversation.entry_refused", key=(key or b"").decode(errors="replace")[:200],
                             reason=problem)
         return refused
+
+
+def _refused(record: Record, kind: DeadLetterKind, problem: str | None) -> list[Outcome]:
+    """The dead letter of a claim or correction that breaks the rules; none when `problem` is None."""
+    return [] if problem is None else [DeadLettered(record, f"{kind}: {problem}", kind)]
 
 
 def fitted_messages(outcome: Outcome, settings: Settings) -> list[Message]:
@@ -148,21 +158,25 @@ def _tally(outcomes: list[Outcome]) -> Tally:
     return tally
 
 
-def load_classifier(settings: Settings) -> Classifier:
-    classifier = load_model(settings.model_dir)
+def load_classifier(settings: Settings, files: ModelFiles) -> Classifier:
+    classifier = files.load()
     return RaisingClassifier(classifier, settings.fail_routing_on) if settings.fail_routing_on else classifier
 
 
 class InlineRouting:
     """Routes in the event loop: one process, for a small deployment or a machine with one core."""
 
-    def __init__(self, settings: Settings, holder: ConfigHolder):
-        self._holder = holder
-        self._shard = Shard(settings, load_classifier(settings))
+    def __init__(self, settings: Settings, holder: ConfigHolder, models: ModelHolder):
+        self._settings, self._holder, self._models = settings, holder, models
+        self._model = models.current
+        self._shard = Shard(settings, load_classifier(settings, self._model))
         self.model_version = self._shard.classifier.version
         self.incidents = OpenIncidents()  # kept up to date by the worker's incident watch
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
+        if self._models.current is not self._model:  # a reloaded model, checked already: it loads
+            self._model = self._models.current
+            self._shard.classifier = load_classifier(self._settings, self._model)
         return self._shard.route(records, self._holder.current, self.incidents.current())
 
     async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:

@@ -1,5 +1,6 @@
 """A real broker and a real worker process per test, on topics no other test uses."""
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,9 +14,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from router.kafka_io import delete_topics_of_run
 from router.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
+SHARED_BROKER = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
 
 
 def _broker_answers(host: str, port: int) -> bool:
@@ -40,7 +43,7 @@ def free_port():
 
 @pytest.fixture(scope="session")
 def bootstrap_servers() -> str:
-    servers = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
+    servers = SHARED_BROKER
     host, port = servers.split(":")
     assert _broker_answers(host, int(port)), f"no Kafka broker on {servers}: run `make kafka` or `make test`"
     return servers
@@ -50,7 +53,7 @@ def bootstrap_servers() -> str:
 def worker_settings(bootstrap_servers, tmp_path) -> Settings:
     """Settings for one test: its own app id, topics (input, outputs, conversations, crisis) and web port."""
     run = f"it-{uuid.uuid4().hex[:8]}"
-    return Settings(
+    settings = Settings(
         kafka_bootstrap_servers=bootstrap_servers,
         app_id=run,
         input_topic=f"{run}.mentions",
@@ -61,10 +64,16 @@ def worker_settings(bootstrap_servers, tmp_path) -> Settings:
         signals_topic=f"{run}.signals",
         crisis_topic=f"{run}.crisis",
         incidents_topic=f"{run}.incidents",
+        corrections_topic=f"{run}.corrections",
         web_port=_free_port(),
         config_reload_seconds=0.5,
         data_dir=tmp_path / "faust",
     )
+    yield settings
+    # Left behind, every run's topics would add up until the broker takes minutes to start. A test's private
+    # broker (test_security.py: SASL_SSL, which these plain settings cannot reach) goes away with its topics.
+    if bootstrap_servers == SHARED_BROKER:
+        asyncio.run(delete_topics_of_run(settings, run))
 
 
 def _worker_environment(settings: Settings) -> dict[str, str]:

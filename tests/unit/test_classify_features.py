@@ -1,12 +1,16 @@
 """Text normalisation and the vectorised n-gram counter."""
 
+import re
 from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from router.classify.features import NgramCounter, char_ngrams, word_ngrams
 from router.classify.normalize import normalize
+from router.classify.text import _ACCENTS, normalize_all
 
 
 @pytest.mark.parametrize(
@@ -22,6 +26,27 @@ from router.classify.normalize import normalize
 )
 def test_normalize(raw, expected):
     assert normalize(raw) == expected
+
+
+def _normalize_one(text: str) -> str:
+    """The per-text algorithm normalize_all() must equal, pass for pass."""
+    text = text.lower()
+    text = re.sub(r"(?:https?://|www\.)\S+", " httpurl ", text)
+    text = re.sub(r"@\w+", " @user ", text)
+    text = re.sub(r"\d+(?:[.,:h]\d+)*", "0", text)
+    text = text.translate(_ACCENTS)
+    text = re.sub(r"(.)\1{2,}", r"\1\1", text)
+    return " ".join(text.split())
+
+
+# Pieces that meet every pass: separators and other whitespace, accents, ligatures, emoji, final sigma, dotted I.
+_PIECES = ["\n", "\r\n", " ", "\t", "\u2028", "\u00a0", "a", "A", "aaa", "é", "É", "œ", "’", "«", "😡", "✈️",
+           "ΟΔΟΣ", "İ", "3", "3h30", "1,5", "@x", "@", "http://t.co/a", "www.", "www.x", "!!!!", "ßs"]
+
+
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join), max_size=8))
+def test_normalising_a_batch_is_normalising_each_text(texts):
+    assert normalize_all(texts) == [_normalize_one(text) for text in texts]
 
 
 def _reference_chars(text: str, low: int, high: int) -> Counter:

@@ -68,6 +68,12 @@ def test_the_runtime_arrays_compute_what_the_pipeline_computes(model_dir, traine
     assert np.allclose(Classifier.load(directory).probabilities(texts), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("texts", [[""], ["a"], ["ab", ""], ["\n\n"]], ids=repr)
+def test_a_batch_shorter_than_the_longest_ngram_computes_what_the_pipeline_computes(texts):
+    expected = artifact.load_pipeline(default_model_dir()).predict_proba(texts)
+    assert np.allclose(Classifier.load().probabilities(texts), expected, rtol=0, atol=1e-12)
+
+
 def test_a_two_label_model_computes_what_its_pipeline_computes(tmp_path):
     corpus = small_corpus()
     pairs = [(text, label) for text, label in zip(corpus.texts, corpus.labels) if label in ("complaint", "other")]
@@ -76,15 +82,34 @@ def test_a_two_label_model_computes_what_its_pipeline_computes(tmp_path):
     assert np.allclose(Classifier.load(tmp_path).probabilities(PROBES), expected, rtol=0, atol=1e-12)
 
 
-def test_runtime_arrays_that_would_need_pickle_are_refused(trained, tmp_path):
+def _copy_manifest_without_hash(trained, directory) -> None:
+    """A manifest that names no runtime file, as models saved before the hash was recorded."""
+    manifest = json.loads((trained / "manifest.json").read_text())
+    del manifest["runtime_sha256"]
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_runtime_arrays_other_than_the_manifest_names_are_refused(trained, tmp_path):
     (tmp_path / "manifest.json").write_bytes((trained / "manifest.json").read_bytes())
+    np.savez(tmp_path / "runtime.npz", format=2)
+    with pytest.raises(ModelError, match="runtime.npz does not match its manifest: runtime_sha256 is"):
+        Classifier.load(tmp_path)
+
+
+def test_a_manifest_names_the_runtime_file_it_was_saved_with(trained):
+    manifest = json.loads((trained / "manifest.json").read_text())
+    assert manifest["runtime_sha256"] == hashlib.sha256((trained / "runtime.npz").read_bytes()).hexdigest()
+
+
+def test_runtime_arrays_that_would_need_pickle_are_refused(trained, tmp_path):
+    _copy_manifest_without_hash(trained, tmp_path)
     np.savez(tmp_path / "runtime.npz", format=np.array([{"exec": "anything"}], dtype=object))
     with pytest.raises(ModelError, match="cannot load model .*runtime.npz"):
         Classifier.load(tmp_path)
 
 
 def test_runtime_arrays_of_another_format_are_refused(trained, tmp_path):
-    (tmp_path / "manifest.json").write_bytes((trained / "manifest.json").read_bytes())
+    _copy_manifest_without_hash(trained, tmp_path)
     np.savez(tmp_path / "runtime.npz", format=99)
     with pytest.raises(ModelError, match="format 99; this version reads 1"):
         Classifier.load(tmp_path)

@@ -11,12 +11,18 @@ from router.classify.language import primary
 from router.errors import InvalidMention
 from router.mentions import decode_record
 
+# What `corrections export` marks its records with.
+CORRECTION = "correction"
+# A correction is a real mention the model got wrong, and there are few: each counts as this many examples.
+CORRECTION_WEIGHT = 5.0
+
 
 @dataclass(frozen=True)
 class Labelled:
     """Texts, their gold labels, training weights, languages and batches (None where a record gives none).
 
-    A `batch` names the examples written together; calibration holds each batch out whole.
+    A `batch` names the examples written together; calibration holds each batch out whole. `corrections` counts
+    the records that are agents' corrections (`corrections export`).
     """
 
     texts: list[str]
@@ -24,6 +30,7 @@ class Labelled:
     weights: list[float] | None = None
     langs: list[str | None] | None = None
     groups: list[str | None] | None = None
+    corrections: int = 0
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -58,9 +65,13 @@ def _text_of(record: dict, line: bytes) -> tuple[str, str | None]:
     return " ".join(mention.text for mention in mentions), mentions[0].lang if mentions else None
 
 
-def read_labelled(paths: list[str | Path]) -> Labelled:
-    """Every record of every file; a malformed record or an unknown label stops with file and line."""
+def read_labelled(paths: list[str | Path], correction_weight: float = CORRECTION_WEIGHT) -> Labelled:
+    """Every record of every file; a malformed record or an unknown label stops with file and line.
+
+    An agent's correction weighs `correction_weight` examples, unless it gives its own `weight`.
+    """
     texts, labels, weights, langs, groups = [], [], [], [], []
+    corrections = 0
     for path in paths:
         with open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
@@ -83,14 +94,16 @@ def read_labelled(paths: list[str | Path]) -> Labelled:
                 texts.append(text)
                 langs.append(lang)
                 labels.append(label)
-                weights.append(_weight_of(record, where))
+                correction = record.get("provenance") == CORRECTION
+                corrections += correction
+                weights.append(_weight_of(record, where, correction_weight if correction else 1.0))
                 groups.append(None if record.get("batch") is None else f"{path}:{record['batch']}")
-    return Labelled(texts, labels, weights, langs, groups)
+    return Labelled(texts, labels, weights, langs, groups, corrections)
 
 
-def _weight_of(record: dict, where: str) -> float:
+def _weight_of(record: dict, where: str, default: float) -> float:
     """An optional `weight` lets a converted public set count for less than social-media text."""
-    weight = record.get("weight", 1.0)
+    weight = record.get("weight", default)
     if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 < weight <= 100:
         raise InvalidMention(f"{where}: weight must be a number in (0, 100], got {weight!r}")
     return float(weight)
