@@ -39,6 +39,9 @@ for _ in $(seq 120); do
 done
 
 "$bin/python" -m router.demo deploy/samples/mentions.jsonl
+# A brewing crisis, in time order as live traffic arrives: the worker's detector opens an incident.
+# (Its incident is opened once: a later run shows the events of the first, as routing.incidents keeps them.)
+"$bin/python" -m router.demo deploy/samples/crisis.jsonl --in-order --incidents
 cat <<MSG
 
 The worker keeps running. Publish more mentions (one JSON object per record) to the

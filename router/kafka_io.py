@@ -86,6 +86,15 @@ async def ensure_copartitioned(settings: Settings, source: str, topics: Iterable
                               f"they must have as many, so that a thread's state lives beside its mentions")
 
 
+async def ensure_signals(settings: Settings) -> None:
+    """The crisis signals topic and the detector's changelog, one partition each: one detector sees every scope."""
+    found = await ensure_topics(settings, [settings.signals_topic], partitions=1)
+    if len(found[settings.signals_topic]) != 1:
+        raise RouterError(f"topic {settings.signals_topic} has {len(found[settings.signals_topic])} partitions: "
+                          f"crisis detection needs one, so that one detector counts every scope")
+    await ensure_copartitioned(settings, settings.signals_topic, [settings.crisis_topic], compacted=True)
+
+
 async def delete_topics_of_run(settings: Settings, run: str) -> list[str]:
     """Deletes the topics named after a run (`run.*` or `run-*`), and only those: tests and benches clean up."""
     admin = AIOKafkaAdminClient(**client_options(settings))
@@ -180,5 +189,38 @@ async def read_to_end(settings: Settings, partitions: Collection[TopicPartition]
             records = [(m.key, m.value) for messages in fetched.values() for m in messages]
             if records:
                 yield records
+    finally:
+        await consumer.stop()
+
+
+async def read_topic(settings: Settings, topic: str) -> list[bytes | None]:
+    """Every committed record value of a topic, partition after partition, each in order."""
+    partitions = [TopicPartition(topic, n) for n in (await ensure_topics(settings, [topic]))[topic]]
+    return [value async for chunk in read_to_end(settings, partitions, isolation_level="read_committed")
+            for _, value in chunk]
+
+
+async def caught_up(settings: Settings, group: str, topic: str, timeout: float) -> bool:
+    """Wait until the group has committed every record of the topic written when asked; whether it did in time.
+
+    A transaction's commit marker takes an offset of its own: past the group's offset, only markers may be left.
+    """
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=group, enable_auto_commit=False,
+                                isolation_level="read_committed")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, n) for n in (await ensure_topics(settings, [topic]))[topic]]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            behind = [tp for tp in partitions if (await consumer.committed(tp) or 0) < ends[tp]]
+            for tp in behind:
+                consumer.seek(tp, await consumer.committed(tp) or 0)
+            fetched = await consumer.getmany(*behind, timeout_ms=200) if behind else {}
+            if not any(fetched.values()) and all([await consumer.position(tp) >= ends[tp] for tp in behind]):
+                return True
+            await asyncio.sleep(0.2)
+        return False
     finally:
         await consumer.stop()

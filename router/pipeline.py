@@ -17,6 +17,8 @@ import orjson
 from router.classify.classifier import Classifier
 from router.classify.labels import Classification
 from router.conversations import Claim, Conversation, Conversations, Entry
+from router.crisis.detector import Feeder, Verdict
+from router.crisis.signals import Signal, signal_of
 from router.errors import DeadLetterKind, InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules import Decision, RoutingConfig
@@ -84,6 +86,7 @@ class Routing:
             "claim_key": self.claim_key,
             "claimed_by": self.claim.claimed_by if self.claim else None,
             "claimed_at": self.claim.at.isoformat() if self.claim else None,
+            "incident_id": self.decision.incident,
         }
 
 
@@ -91,15 +94,16 @@ class Routed:
     """A mention with the decision made for it; read-only.
 
     `routing`, the why that travels with the mention, and its document are built on first use: a replay that
-    only counts outcomes never pays for them. `changes` are the conversation changelog entries its decision made.
+    only counts outcomes never pays for them. `changes` are the conversation changelog entries its decision made;
+    `detection` is what the crisis detector said when fed the mention (its incident, events and changelog entries).
     """
 
     __slots__ = ("record", "mention", "classification", "low_confidence", "decision", "router", "now", "conversation",
-                 "changes", "_routing", "_document", "_json")
+                 "changes", "detection", "_routing", "_document", "_json")
 
     def __init__(self, record: Record, mention: Mention, classification: Classification, low_confidence: bool,
                  decision: Decision, router: Router, now: datetime | None, conversation: Conversation | None = None,
-                 changes: tuple[Entry, ...] = ()) -> None:
+                 changes: tuple[Entry, ...] = (), detection: Verdict | None = None) -> None:
         self.record = record
         self.mention = mention
         self.classification = classification
@@ -109,6 +113,7 @@ class Routed:
         self.now = now  # when the batch was routed; None routes at event time
         self.conversation = conversation  # what the state held for its claim key when it was routed
         self.changes = changes
+        self.detection = detection
         self._routing: Routing | None = None
         self._document: dict | None = None
         self._json: bytes | None = None
@@ -163,17 +168,18 @@ Classified = list[Classification] | DeadLettered
 
 
 def route_batch(records: Sequence[Record], router: Router, now: datetime | None,
-                conversations: Conversations | None = None) -> list[Outcome]:
+                conversations: Conversations | None = None, detector: Feeder | None = None) -> list[Outcome]:
     """Decode, classify and route a batch; one outcome per mention or per undecodable record.
 
     `now` is when the batch is routed; None means event time, each mention's own `created_at`,
     which is how a replay routes the past as it happened. A record whose routing raises is
     dead-lettered with the error, so that one poison record never holds back the others. With
-    `conversations`, mentions are routed one after the other against it and update it (see `decide_batch`).
+    `conversations`, mentions are routed one after the other against it and update it (see `decide_batch`);
+    with a crisis `detector`, each is fed to it in turn and routed in the incident it says (see `decide_batch`).
     """
     decoded = decode_batch(records)
     return decide_batch(records, decoded, classify_batch(records, decoded, router.classifier), router, now,
-                        conversations)
+                        conversations, detector)
 
 
 def decode_batch(records: Sequence[Record]) -> "list[list[Mention] | DeadLettered]":
@@ -196,12 +202,14 @@ def classify_batch(records: Sequence[Record], decoded: "list[list[Mention] | Dea
 
 def decide_batch(records: Sequence[Record], decoded: "list[list[Mention] | DeadLettered]",
                  classified: list[Classified], router: Router, now: datetime | None,
-                 conversations: Conversations | None = None) -> list[Outcome]:
+                 conversations: Conversations | None = None, detector: Feeder | None = None) -> list[Outcome]:
     """The outcomes of classified records in order; a record whose routing raises is dead-lettered alone.
 
     With `conversations`, each mention is routed against what it holds for the mention's claim key (a
     reply keeps its thread's owner) and the owner a thread takes from its first routed mention is
-    recorded in it, in input order: the same records in the same order make the same decisions.
+    recorded in it, in input order: the same records in the same order make the same decisions. With a
+    crisis `detector` (when the config has a `crisis:` section), each routed mention is fed to it in input
+    order, and a mention of an open incident's scope is routed again in that incident, its override applied.
     """
     outcomes: list[Outcome] = []
     for record, mentions, classifications in zip(records, decoded, classified):
@@ -211,22 +219,39 @@ def decide_batch(records: Sequence[Record], decoded: "list[list[Mention] | DeadL
             outcomes.append(classifications)
         else:
             try:
-                outcomes += _decide_record(record, mentions, classifications, router, now, conversations)
+                outcomes += _decide_record(record, mentions, classifications, router, now, conversations, detector)
             except Exception as error:  # noqa: BLE001 - errors are data: the record is kept with the reason
                 outcomes.append(_failed(record, DeadLetterKind.ROUTING_FAILED, error))
     return outcomes
 
 
 def _decide_record(record: Record, mentions: list[Mention], classifications: list[Classification], router: Router,
-                   now: datetime | None, conversations: Conversations | None) -> list[Outcome]:
+                   now: datetime | None, conversations: Conversations | None,
+                   detector: Feeder | None = None) -> list[Outcome]:
     route, classifier = router.config.route, router.classifier
     outcomes: list[Outcome] = []
     for mention, classification in zip(mentions, classifications):  # in order: a comment may reply to the one before
         held = conversations.lookup(mention.partition_key) if conversations is not None else None
         decision, low_confidence = route(mention, classification, classifier=classifier, thread=held)
+        signal = None if detector is None else crisis_signal(mention, classification, decision, router.config,
+                                                             detector.words_of_uncounted)
+        detection = detector.feed(signal) if detector is not None and signal is not None else None
+        if detection is not None and detection.incident is not None:
+            decision, low_confidence = route(mention, classification, classifier=classifier, thread=held,
+                                             incident=detection.incident)
         changes = remember(conversations, mention, decision) if conversations is not None else ()
-        outcomes.append(Routed(record, mention, classification, low_confidence, decision, router, now, held, changes))
+        outcomes.append(Routed(record, mention, classification, low_confidence, decision, router, now, held, changes,
+                               detection))
     return outcomes
+
+
+def crisis_signal(mention: Mention, classification: Classification, decision: Decision,
+                  config: RoutingConfig, words_of_uncounted: bool = True) -> Signal | None:
+    """What the crisis detector reads of a mention routed without an incident; None when the config has no crisis."""
+    if config.crisis is None:
+        return None
+    return signal_of(mention, classification.label, decision.crisis, config.model.unit_of(mention), config.crisis,
+                     words_of_uncounted)
 
 
 def remember(conversations: Conversations, mention: Mention, decision: Decision) -> tuple[Entry, ...]:

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     threads_topic: str = "routing.threads"
     # Claims written by inbox tools, keyed by the claim key of the record they claim.
     claims_topic: str = "routing.claims"
+    # Crisis detection: what routing reads of each counted mention, the detector's changelog, the incident events.
+    signals_topic: str = "routing.signals"
+    crisis_topic: str = "routing.crisis"
+    incidents_topic: str = "routing.incidents"
     # Labels fixed by agents in their inbox tools; the worker only checks them, `corrections export` reads them.
     corrections_topic: str = "routing.corrections"
     topic_partitions: int = Field(default=4, ge=1)

@@ -8,14 +8,17 @@ from pathlib import Path
 from router.classify.classifier import Classifier, ForcedLabel, load_model
 from router.classify.labels import LABELS, Classification
 from router.conversations import Conversations
+from router.crisis.settings import Incident
+from router.crisis.signals import Signal
 from router.errors import RouterError
 from router.mentions import Mention, decode_record
-from router.pipeline import remember
+from router.pipeline import crisis_signal, remember
 from router.rules import Explanation, RoutingConfig, load_config
 from router.rules.render import render_explanation
 
 NAME = "explain"
 HELP = "Explain how a mention (JSON file, or - for standard input) is classified and routed."
+EXAMPLE_INCIDENT = "inc-example"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confidence", type=float, default=1.0, help="confidence of a forced label (default 1.0)")
     parser.add_argument("--thread-owner", metavar="DEPARTMENT",
                         help="route as a reply in a thread that DEPARTMENT already owns (mentions with a thread_id)")
+    parser.add_argument("--incident", nargs="?", const=EXAMPLE_INCIDENT, metavar="ID",
+                        help="route as a mention of an open incident of its first crisis scope (the config's crisis "
+                             "override applies)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         mentions = decode_record(raw)
         classifier = _classifier(args)
         classifications = classifier.classify([m.text for m in mentions], [m.lang for m in mentions])
-        explanations = _explain(config, mentions, classifications, classifier, args.thread_owner)
+        if args.incident and config.crisis is None:
+            raise RouterError(f"{args.config} has no crisis section: no incident can be open")
+        explanations = _explain(config, mentions, classifications, classifier, args.thread_owner, args.incident)
         threshold = config.threshold(classifier)
     except (RouterError, OSError) as error:
         print(f"explain: {error}", file=sys.stderr)
@@ -45,7 +53,18 @@ def run(args: argparse.Namespace) -> int:
             print()
         print(f"mention {mention.id} ({mention.source}{_lang(mention.lang, explanation.classification.lang)})")
         print("\n".join(render_explanation(config, explanation, threshold)))
+        signal = crisis_signal(mention, explanation.classification, explanation.decision, config)
+        if signal is not None:
+            print(_crisis_line(signal))
     return 0
+
+
+def _crisis_line(signal: Signal) -> str:
+    """What crisis detection makes of the mention: whether it counts, in which scopes, whether it is influential."""
+    counted = "counted" if signal.counted else "not counted (not a counted label nor an escalation)"
+    scopes = ", ".join(signal.scopes) or "none (no account, unit or topic)"
+    influential = "; an influencer: it opens an incident on its own" if signal.influential else ""
+    return f"crisis detection: {counted}; scopes {scopes}{influential}"
 
 
 def _lang(given: str | None, found: str | None) -> str:
@@ -55,7 +74,7 @@ def _lang(given: str | None, found: str | None) -> str:
 
 
 def _explain(config: RoutingConfig, mentions: list[Mention], classifications: list[Classification],
-             classifier: Classifier, thread_owner: str | None) -> list[Explanation]:
+             classifier: Classifier, thread_owner: str | None, incident_id: str | None = None) -> list[Explanation]:
     """Each mention as the worker routes it after the ones before it: comments of one thread keep its owner."""
     conversations = Conversations()
     explanations = []
@@ -63,10 +82,22 @@ def _explain(config: RoutingConfig, mentions: list[Mention], classifications: li
         if thread_owner and mention.thread_id:
             conversations.record(mention.partition_key, None, thread_owner)
         held = conversations.lookup(mention.partition_key)
-        explanation = config.route(mention, classification, classifier=classifier, trace=[], thread=held)
+        incident = _incident(config, mention, classification, classifier, incident_id)
+        explanation = config.route(mention, classification, classifier=classifier, trace=[], thread=held,
+                                   incident=incident)
         remember(conversations, mention, explanation.decision)
         explanations.append(explanation)
     return explanations
+
+
+def _incident(config: RoutingConfig, mention: Mention, classification: Classification, classifier: Classifier,
+              incident_id: str | None) -> Incident | None:
+    """The incident `--incident` names, open in the first crisis scope of the mention."""
+    if incident_id is None:
+        return None
+    decision = config.route(mention, classification, classifier=classifier).decision
+    signal = crisis_signal(mention, classification, decision, config)
+    return Incident(incident_id, signal.scopes[0] if signal and signal.scopes else "none")
 
 
 def _classifier(args: argparse.Namespace) -> Classifier:

@@ -27,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from mode import Worker
 
     from router.classify.model import SHIPPED_MODEL_DIR
-    from router.kafka_io import ensure_copartitioned, ensure_topics
+    from router.kafka_io import ensure_copartitioned, ensure_signals, ensure_topics
     from router.worker.app import create_app, worker_topics
+    from router.worker.detection import IncidentWatch
     from router.worker.models import ModelHolder
     from router.worker.processes import make_routing
 
@@ -46,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         # The changelog keeps each thread's last state; claims come and go like mentions (keyless ones too).
         asyncio.run(ensure_copartitioned(settings, settings.input_topic, [settings.threads_topic], compacted=True))
         asyncio.run(ensure_copartitioned(settings, settings.input_topic, [settings.claims_topic], compacted=False))
+        asyncio.run(ensure_signals(settings))
+        # The incidents open now, before any mention is routed: a restarted worker goes on routing in them.
+        watch = IncidentWatch(settings, routing.incidents)
+        log.info("incidents.read", events=asyncio.run(watch.catch_up()))
     except KafkaConnectionError as error:
         # aiokafka's bootstrap error says only that no server would do: ask them why (a wrong password, an
         # untrusted certificate, nothing listening), so that the line an operator reads names the cause.
@@ -57,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # What is loaded lives as long as the worker: the garbage collector need not rescan it.
     gc.freeze()
-    app = create_app(settings, routing, holder, models)
+    app = create_app(settings, routing, holder, models, watch)
     log.info("worker.starting", input_topic=settings.input_topic, config=str(holder.current.path),
              config_hash=holder.current.hash, model_version=routing.model_version)
     # Faust's worker handles signals and shutdown, and exits the process when it stops; our structlog

@@ -1,6 +1,8 @@
 """Inline SVG charts for the HTML report: no script, no external asset, readable without a network."""
 
 import math
+from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 
 WIDTH = 720
@@ -10,6 +12,7 @@ TICK_PIXELS = 72  # room for one x label such as 2026-12-05
 PALETTE = ("#3b6ea8", "#d9822b", "#3a9a5b", "#c23b3b", "#7d5ba6", "#8c6d4f", "#c75d9e", "#6f7c85", "#a8a23b",
            "#2f9aa8")
 BEFORE, AFTER = "#9aa5b1", "#3b6ea8"
+INCIDENT = "#c23b3b"
 
 
 def colour(index: int) -> str:
@@ -35,16 +38,23 @@ def bar_chart(items: list[tuple[str, int]], title: str) -> str:
     return _svg(title, len(items) * BAR_HEIGHT, "".join(rows))
 
 
-def column_chart(items: list[tuple[str, int]], title: str, height: int = 180) -> str:
-    """Vertical columns in the given order (bins, days); some x labels are skipped when crowded."""
+def column_chart(items: list[tuple[str, int]], title: str, height: int = 180,
+                 marks: Sequence[tuple[int, int, str]] = ()) -> str:
+    """Vertical columns in the given order (bins, days); some x labels are skipped when crowded.
+
+    `marks` shade the columns from one index to another behind them, each with its title (incidents on a timeline).
+    """
     if not items:
         return _empty(title)
     top = max(count for _, count in items) or 1
     left, right, plot = 40, 36, height - 40  # margins leave room for the first and last x labels
     step = (WIDTH - left - right) / len(items)
     every = max(1, math.ceil(len(items) * TICK_PIXELS / (WIDTH - left - right)))
-    parts = [f'<text x="{left - 6}" y="12" text-anchor="end">{top}</text>',
-             f'<line x1="{left}" y1="{plot}" x2="{WIDTH - right}" y2="{plot}" stroke="#888"/>']
+    parts = [f'<rect x="{left + first * step:.1f}" y="0" width="{(last - first + 1) * step:.1f}" height="{plot}" '
+             f'fill="{INCIDENT}" fill-opacity="0.15"><title>{escape(name)}</title></rect>'
+             for first, last, name in marks]
+    parts += [f'<text x="{left - 6}" y="12" text-anchor="end">{top}</text>',
+              f'<line x1="{left}" y1="{plot}" x2="{WIDTH - right}" y2="{plot}" stroke="#888"/>']
     for index, (name, count) in enumerate(items):
         x, h = left + index * step, count / top * (plot - 8)
         parts.append(f'<rect x="{x + step * 0.1:.1f}" y="{plot - h:.1f}" width="{max(step * 0.8, 0.5):.1f}" '
@@ -93,6 +103,28 @@ def paired_bars(items: list[tuple[str, int, int]], title: str) -> str:
               f'<rect x="90" y="{len(items) * pair + 4}" width="12" height="12" fill="{AFTER}"/>'
               f'<text x="108" y="{len(items) * pair + 15}">after</text>')
     return _svg(title, len(items) * pair + 22, "".join(rows) + legend)
+
+
+def span_chart(items: list[tuple[str, datetime, datetime, bool]], title: str) -> str:
+    """One bar per item on a shared time axis, from its start to its end; an open one (False) fades out."""
+    if not items:
+        return _empty(title)
+    first, last = min(start for _, start, _, _ in items), max(end for _, _, end, _ in items)
+    seconds = max((last - first).total_seconds(), 1.0)
+    span = WIDTH - LABEL_WIDTH - 20
+    rows = []
+    for index, (name, start, end, closed) in enumerate(items):
+        y = index * BAR_HEIGHT
+        x = LABEL_WIDTH + (start - first).total_seconds() / seconds * span
+        length = max((end - start).total_seconds() / seconds * span, 2)
+        rows.append(f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" text-anchor="end">{escape(_short(name))}</text>'
+                    f'<rect x="{x:.1f}" y="{y + 3}" width="{length:.1f}" height="{BAR_HEIGHT - 6}" fill="{INCIDENT}" '
+                    f'fill-opacity="{1 if closed else 0.45}"><title>{escape(name)}: {start:%Y-%m-%d %H:%M} to '
+                    f'{end:%Y-%m-%d %H:%M} UTC{"" if closed else " (still open)"}</title></rect>')
+    axis = len(items) * BAR_HEIGHT + 14
+    rows.append(f'<text x="{LABEL_WIDTH}" y="{axis}" class="tick">{first:%Y-%m-%d %H:%M}</text>'
+                f'<text x="{WIDTH - 20}" y="{axis}" text-anchor="end" class="tick">{last:%Y-%m-%d %H:%M} UTC</text>')
+    return _svg(title, axis + 4, "".join(rows))
 
 
 def _svg(title: str, height: int, body: str) -> str:

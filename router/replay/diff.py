@@ -107,6 +107,7 @@ class Diff:
             "triage": {**_delta(before["low_confidence"], after["low_confidence"]),
                        "entered": self.triage_moves["entered"], "left": self.triage_moves["left"]},
             "examples": self.examples,
+            "incidents": incident_changes(before["incidents"], after["incidents"]),
             "before": before,
             "after": after,
         }
@@ -149,6 +150,15 @@ def _optional(routed: Routed) -> dict:
     values = {d.name: d.value(routed) for d in DIMENSIONS if d.optional}
     return {name: value.isoformat() if hasattr(value, "isoformat") else value
             for name, value in values.items() if value is not None}
+
+
+def incident_changes(before: list[dict], after: list[dict]) -> dict:
+    """The incidents each side opened: an id names a scope and a window, so the same incident has the same id."""
+    old, new = {row["incident_id"]: row for row in before}, {row["incident_id"]: row for row in after}
+    return {"before": len(old), "after": len(new),
+            "only_before": [row for key, row in old.items() if key not in new],
+            "only_after": [row for key, row in new.items() if key not in old],
+            "changed": sorted(key for key in old.keys() & new.keys() if old[key] != new[key])}
 
 
 def _delta(before: int, after: int) -> dict:

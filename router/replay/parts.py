@@ -4,7 +4,9 @@ A chunk is routed by the same code whichever process runs it, and parts come bac
 `--jobs N` writes the same lines in the same order, and counts the same summary, as `--jobs 1`. A reply
 keeps its thread's owner even when the thread began in an earlier chunk: with several processes each
 chunk is first classified and routed alone (`prepare`), then, once the owners the chunks before it gave
-their threads are known, routed for good (`finish`).
+their threads are known, routed for good (`finish`). Incidents likewise: between the two halves, this
+process feeds the chunk's signals to the one crisis detector of the whole archive, and `finish` routes
+each mention in the incident it gave.
 """
 
 import gc
@@ -20,9 +22,21 @@ from threadpoolctl import threadpool_limits
 
 from router.classify.classifier import load_model
 from router.conversations import Conversations, Entry
-from router.pipeline import Outcome, Record, Router
+from router.crisis.detector import Detector, detector_for
+from router.crisis.events import IncidentEvent
+from router.crisis.settings import Incident
+from router.pipeline import Outcome, Record, Routed, Router
 from router.replay.diff import Diff
-from router.replay.engine import Prepared, ThreadsSoFar, batches, finish, prepare, replay_batches, replay_pairs
+from router.replay.engine import (
+    IncidentsSoFar,
+    Prepared,
+    ThreadsSoFar,
+    batches,
+    finish,
+    prepare,
+    replay_batches,
+    replay_pairs,
+)
 from router.replay.output import OutputDir, line, outcome_line
 from router.replay.progress import Progress
 from router.replay.summary import Summary
@@ -58,28 +72,43 @@ class RouterSpec:
 
 
 class Summarise:
-    """A chunk's summary and, when writing, its decisions and dead letters."""
+    """A chunk's summary and, when writing, its decisions, dead letters and incident events."""
 
-    streams = ("decisions", "dead-letters")
+    streams = ("decisions", "dead-letters", "incidents")
     lanes = 1
 
     def __init__(self, spec: RouterSpec, batch_size: int, write: bool, router: Router | None = None) -> None:
         self.spec, self.batch_size, self.write = spec, batch_size, write
         self._router = router
         self._conversations = Conversations()  # the threads of the chunks routed here so far
+        self._detector: Detector | None = None  # the incidents of the chunks routed here so far
 
     def __getstate__(self) -> dict:
-        # A worker loads its own router (a loaded model does not travel) and routes threads as `finish` says.
-        return {**self.__dict__, "_router": None, "_conversations": Conversations()}
+        # A worker loads its own router (a loaded model does not travel) and routes threads and incidents as
+        # `finish` says.
+        return {**self.__dict__, "_router": None, "_conversations": Conversations(), "_detector": None}
 
     def __call__(self, records: list[Record]) -> Part[Summary]:
-        return self._part(replay_batches(records, self.router, self.batch_size, self._conversations))
+        if self._detector is None:
+            self._detector = detector_for(self.router.config.crisis, changelog=False)
+        outcomes = replay_batches(records, self.router, self.batch_size, self._conversations, self._detector)
+        return self._part(outcomes)
 
     def prepare(self, records: list[Record]) -> list[Prepared]:
         return [prepare(records, self.router, self.batch_size)]
 
-    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Summary]:
-        return self._part([finish(records, self.router, prepared[0], known[0])])
+    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]],
+               incidents: list[list[Incident | None]]) -> Part[Summary]:
+        return self._part([finish(records, self.router, prepared[0], known[0], incidents[0])])
+
+    def detectors(self) -> list[Detector | None]:
+        return [detector_for(self.router.config.crisis, changelog=False)]
+
+    def note(self, part: Part[Summary], events: list[list[IncidentEvent]]) -> Part[Summary]:
+        part.counts.add_incidents(events[0], self.router.config)
+        if self.write:
+            part.lines["incidents"] += [line(event.document()) for event in events[0]]
+        return part
 
     @property
     def router(self) -> Router:
@@ -90,13 +119,15 @@ class Summarise:
     def _part(self, batches_of_outcomes: Iterable[list[Outcome]]) -> Part[Summary]:
         part = Part(Summary(), {name: [] for name in self.streams})
         lines = part.lines
+        events: list[IncidentEvent] = []
         for outcomes in batches_of_outcomes:
             part.outcomes += len(outcomes)
             part.counts.add_all(outcomes)
+            events += incident_events(outcomes)
             if self.write:
                 for stream, text in map(outcome_line, outcomes):
                     lines[stream].append(text)
-        return part
+        return self.note(part, [events])
 
 
 class Compare:
@@ -110,20 +141,34 @@ class Compare:
         self.before, self.after, self.batch_size, self.write = before, after, batch_size, write
         self._routers = routers
         self._conversations = Conversations(), Conversations()  # each router's threads: owners may differ
+        self._detectors: tuple[Detector | None, Detector | None] | None = None  # and each its incidents
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_routers": None, "_conversations": (Conversations(), Conversations())}
+        return {**self.__dict__, "_routers": None, "_conversations": (Conversations(), Conversations()),
+                "_detectors": None}
 
     def __call__(self, records: list[Record]) -> Part[Diff]:
-        return self._part(replay_pairs(records, *self.routers, self.batch_size, self._conversations))
+        if self._detectors is None:
+            before, after = self.detectors()
+            self._detectors = before, after
+        return self._part(replay_pairs(records, *self.routers, self.batch_size, self._conversations, self._detectors))
 
     def prepare(self, records: list[Record]) -> list[Prepared]:
         return [prepare(records, router, self.batch_size) for router in self.routers]
 
-    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Diff]:
-        before, after = (finish(records, router, chunk, entries)
-                         for router, chunk, entries in zip(self.routers, prepared, known))
+    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]],
+               incidents: list[list[Incident | None]]) -> Part[Diff]:
+        before, after = (finish(records, router, chunk, entries, assigned)
+                         for router, chunk, entries, assigned in zip(self.routers, prepared, known, incidents))
         return self._part(zip(before, after, strict=True))
+
+    def detectors(self) -> list[Detector | None]:
+        return [detector_for(router.config.crisis, changelog=False) for router in self.routers]
+
+    def note(self, part: Part[Diff], events: list[list[IncidentEvent]]) -> Part[Diff]:
+        for summary, router, lane in zip((part.counts.before, part.counts.after), self.routers, events):
+            summary.add_incidents(lane, router.config)
+        return part
 
     @property
     def routers(self) -> tuple[Router, Router]:
@@ -138,12 +183,15 @@ class Compare:
 
     def _part(self, pairs: Iterable[tuple[Outcome, Outcome]]) -> Part[Diff]:
         part = Part(Diff(), {name: [] for name in self.streams})
+        events: tuple[list[IncidentEvent], list[IncidentEvent]] = ([], [])
         for old, new in pairs:
             change = part.counts.add(old, new)
             part.outcomes += 1
+            events[0].extend(incident_events((old,)))
+            events[1].extend(incident_events((new,)))
             if self.write and change:
                 part.lines["changes"].append(line(change))
-        return part
+        return self.note(part, list(events))
 
 
 class Task(Protocol[Counts]):
@@ -156,7 +204,18 @@ class Task(Protocol[Counts]):
 
     def prepare(self, records: list[Record]) -> list[Prepared]: ...
 
-    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Counts]: ...
+    def finish(self, records: list[Record], prepared: list[Prepared], known: list[list[Entry]],
+               incidents: list[list[Incident | None]]) -> Part[Counts]: ...
+
+    def detectors(self) -> list[Detector | None]: ...
+
+    def note(self, part: Part[Counts], events: list[list[IncidentEvent]]) -> Part[Counts]: ...
+
+
+def incident_events(outcomes: Iterable[Outcome]) -> list[IncidentEvent]:
+    """The incident events the detector gave while routing these outcomes, in order."""
+    return [event for outcome in outcomes if isinstance(outcome, Routed) and outcome.detection is not None
+            for event in outcome.detection.events]
 
 
 def summarise(records: Iterable[Record], task: Summarise, jobs: int = 1, out: OutputDir | None = None,
@@ -207,34 +266,47 @@ def parts(records: Iterable[Record], task: Task[Counts], jobs: int) -> Iterator[
     # starts clean, with this process's CPU affinity, and loads its routers once.
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
                                initargs=(task,))
-    threads = [ThreadsSoFar() for _ in range(task.lanes)]
+    lanes = _Lanes(task)
     half = max(1, jobs * IN_FLIGHT_PER_JOB // 2)  # chunks in flight in each half: being prepared, being finished
     try:
         preparing: deque[tuple[list[tuple], Future]] = deque()
-        finishing: deque[Future] = deque()
+        finishing: deque[tuple[Future, list[list[IncidentEvent]]]] = deque()
         for chunk in chunks:
             # Plain tuples: a named tuple would pickle its class name with every record.
             packed = [tuple(record) for record in chunk]
             preparing.append((packed, pool.submit(_prepare, packed)))
             if len(preparing) > half:
-                finishing.append(_finish_next(pool, preparing, threads))
+                finishing.append(lanes.finish_next(pool, preparing))
             if len(finishing) > half:
-                yield finishing.popleft().result()
+                yield _noted(task, *finishing.popleft())
         while preparing:
-            finishing.append(_finish_next(pool, preparing, threads))
+            finishing.append(lanes.finish_next(pool, preparing))
         while finishing:
-            yield finishing.popleft().result()
+            yield _noted(task, *finishing.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _finish_next(pool: ProcessPoolExecutor, preparing: deque[tuple[list[tuple], Future]],
-                 threads: list[ThreadsSoFar]) -> Future:
-    """Submit the oldest prepared chunk's second half, with what the chunks before it told of their threads."""
-    packed, future = preparing.popleft()
-    prepared: list[Prepared] = future.result()
-    known = [lane.known_to(chunk) for lane, chunk in zip(threads, prepared)]
-    return pool.submit(_finish, packed, prepared, known)
+class _Lanes:
+    """What the chunks prepared so far told, per router: the owners of their threads, and the incidents."""
+
+    def __init__(self, task: Task[Any]) -> None:
+        self.threads = [ThreadsSoFar() for _ in range(task.lanes)]
+        self.incidents = [IncidentsSoFar(detector) for detector in task.detectors()]
+
+    def finish_next(self, pool: ProcessPoolExecutor,
+                    preparing: deque[tuple[list[tuple], Future]]) -> tuple[Future, list[list[IncidentEvent]]]:
+        """Submit the oldest prepared chunk's second half, with what the chunks before it told; and its events."""
+        packed, future = preparing.popleft()
+        prepared: list[Prepared] = future.result()
+        known = [lane.known_to(chunk) for lane, chunk in zip(self.threads, prepared)]
+        detected = [lane.detect(chunk) for lane, chunk in zip(self.incidents, prepared)]
+        submitted = pool.submit(_finish, packed, prepared, known, [found.incidents for found in detected])
+        return submitted, [found.events for found in detected]
+
+
+def _noted(task: Task[Counts], future: Future, events: list[list[IncidentEvent]]) -> Part[Counts]:
+    return task.note(future.result(), events)
 
 
 _task: Task[Any] | None = None  # what a worker process routes its chunks with
@@ -254,6 +326,7 @@ def _prepare(packed: list[tuple]) -> list[Prepared]:
     return _task.prepare([Record._make(fields) for fields in packed])
 
 
-def _finish(packed: list[tuple], prepared: list[Prepared], known: list[list[Entry]]) -> Part[Any]:
+def _finish(packed: list[tuple], prepared: list[Prepared], known: list[list[Entry]],
+            incidents: list[list[Incident | None]]) -> Part[Any]:
     assert _task is not None, "worker started without its task"
-    return _task.finish([Record._make(fields) for fields in packed], prepared, known)
+    return _task.finish([Record._make(fields) for fields in packed], prepared, known, incidents)

@@ -1,6 +1,6 @@
 """Markdown and self-contained HTML reports of a replay or of a diff, from their JSON summaries."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 
 from router.replay import charts
@@ -47,6 +47,31 @@ def timeline(by_day: dict[str, int]) -> tuple[list[tuple[str, int]], str]:
     return list(months.items()), "Timeline: mentions routed per month (UTC)"
 
 
+def incident_marks(incidents: list[dict], days: list[tuple[str, int]]) -> list[tuple[int, int, str]]:
+    """Where each incident falls on a timeline of days (or months): first and last column, and what it was."""
+    if not days:
+        return []
+    names = [name for name, _ in days]
+    width = len(names[0])  # 10 for days, 7 for months
+    marks = []
+    for row in incidents:
+        first = row["opened_at"][:width]
+        last = (row["resolved_at"] or names[-1])[:width]
+        if first in names:
+            last_index = names.index(last) if last in names else len(names) - 1
+            marks.append((names.index(first), last_index, f"incident {row['incident_id']} ({row['scope']})"))
+    return marks
+
+
+def incident_rows(incidents: list[dict]) -> list[tuple]:
+    """The incidents as table rows: id, scope, what opened it, when it opened and resolved, peak, baseline."""
+    return [(row["incident_id"], row["scope"], row["trigger"], row["opened_at"], row["resolved_at"] or "still open",
+             row["count"], f"{row['baseline']:g}", row["mentions"], ", ".join(row["top_terms"])) for row in incidents]
+
+
+INCIDENT_COLUMNS = ["incident", "scope", "trigger", "opened", "resolved", "peak", "baseline", "mentions", "top terms"]
+
+
 def percent(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "-"
 
@@ -68,7 +93,16 @@ def summary_markdown(summary: dict, context: dict) -> str:
                                                               summary["routed"])]
     lines += ["", "## Timeline (mentions routed per day, UTC)", "",
               *_table_md("day", list(summary["by_day"].items()), summary["routed"])]
+    lines += ["", "## Incidents", "", *_incidents_md(summary["incidents"], summary["incident_records_by_queue"])]
     return "\n".join(lines) + "\n"
+
+
+def _incidents_md(incidents: list[dict], records: dict[str, int]) -> list[str]:
+    if not incidents:
+        return ["(none)"]
+    rows = ["| " + " | ".join(INCIDENT_COLUMNS) + " |", "|" + "---|" * len(INCIDENT_COLUMNS)]
+    rows += ["| " + " | ".join(_cell(str(value)) for value in row) + " |" for row in incident_rows(incidents)]
+    return rows + ["", "Incident records delivered: " + ", ".join(f"{_cell(q)} {n}" for q, n in records.items())]
 
 
 def diff_markdown(diff: dict, context: dict) -> str:
@@ -79,7 +113,8 @@ def diff_markdown(diff: dict, context: dict) -> str:
              f"| changed ({dimensions(diff)}) | {diff['changed']} ({percent(diff['changed'], compared)}) |",
              *(f"| {name} changed | {count} ({percent(count, compared)}) |"
                for name, count in diff["by_dimension"].items()),
-             f"| label changed | {diff['label_changed']} |"]
+             f"| label changed | {diff['label_changed']} |",
+             f"| incidents | {_incident_change(diff['incidents'])} |"]
     triage = diff["triage"]
     lines += ["", "## Triage (low confidence)", "", "| before | after | change | entered | left |",
               "|---:|---:|---:|---:|---:|",
@@ -91,6 +126,11 @@ def diff_markdown(diff: dict, context: dict) -> str:
     lines += ["", f"## Examples (first {len(diff['examples'])} changed mentions)", ""]
     lines += _examples_md(diff["examples"])
     return "\n".join(lines) + "\n"
+
+
+def _incident_change(incidents: dict) -> str:
+    return (f"{incidents['before']} -> {incidents['after']} ({len(incidents['only_before'])} only before, "
+            f"{len(incidents['only_after'])} only after, {len(incidents['changed'])} changed)")
 
 
 def _context_md(context: dict) -> list[str]:
@@ -151,12 +191,26 @@ def summary_html(summary: dict, context: dict) -> str:
         charts.bar_chart(ranked(s["by_queue"]), "Load per queue"),
         charts.stacked_bar(ranked(s["by_label"]), "Label mix"),
         charts.column_chart(list(s["confidence"].items()), "Confidence distribution"),
-        charts.column_chart(*timeline(s["by_day"])),
+        _timeline_html(s),
     ]
     for key, title, column, whole in TABLES:
         body.append(f"<h2>{escape(title)}</h2>" + _table_html([column, "mentions", "share"],
                     [(n, c, percent(c, s[whole])) for n, c in ranked(s[key])]))
+    body.append("<h2>Incidents</h2>" + _table_html(INCIDENT_COLUMNS, incident_rows(s["incidents"])))
     return _page("Replay report", body)
+
+
+def _timeline_html(s: dict) -> str:
+    """Mentions per day with the incidents shaded on it, then the incidents alone, to the minute."""
+    days, title = timeline(s["by_day"])
+    incidents = s["incidents"]
+    if incidents:
+        title += ", incidents shaded"
+    spans = [(f"{row['scope']} ({row['trigger']})", datetime.fromisoformat(row["opened_at"]),
+              datetime.fromisoformat(row["resolved_at"] or row["opened_at"]), row["resolved_at"] is not None)
+             for row in incidents]
+    chart = charts.column_chart(days, title, marks=incident_marks(incidents, days))
+    return chart + (charts.span_chart(spans, "Incidents: opened to resolved (UTC)") if spans else "")
 
 
 def diff_html(diff: dict, context: dict) -> str:
@@ -172,6 +226,7 @@ def diff_html(diff: dict, context: dict) -> str:
             *d["by_dimension"].items(), ("label", d["label_changed"]), ("entered triage", triage["entered"]),
             ("left triage", triage["left"])]),
         "<h2>Owner moves</h2>" + _table_html(["before → after", "mentions"], ranked(d["owner_moves"])),
+        f"<h2>Incidents</h2><p>{escape(_incident_change(d['incidents']))}</p>",
         f"<h2>Examples (first {len(d['examples'])} changed mentions)</h2>" + _table_html(
             ["mention", "changed", "before", "after", "text"],
             [(e["mention_id"], ", ".join(e["changed"]), _side(e["before"]), _side(e["after"]), e["text"])
@@ -220,6 +275,9 @@ def summary_text(s: dict) -> str:
     for key, title in (("by_label", "per label"), ("by_owner", "per owner"), ("by_queue", "per queue"),
                        ("by_route", "per route"), ("low_confidence_by_label", "low confidence (triage) per label")):
         lines += ["", title, *_text_rows(ranked(s[key]), s["routed"])]
+    lines += ["", "incidents"]
+    lines += [f"  {row[0]}  {row[1]}  {row[2]}, opened {row[3]}, resolved {row[4]}, peak {row[5]} "
+              f"(baseline {row[6]}), {row[7]} mentions" for row in incident_rows(s["incidents"])] or ["  (none)"]
     return "\n".join(lines) + "\n"
 
 
@@ -231,6 +289,7 @@ def diff_text(d: dict) -> str:
              *(f"{name + ' changed':<17}{count:>9}   ({percent(count, compared)})"
                for name, count in d["by_dimension"].items()),
              f"label changed    {d['label_changed']:>9}",
+             f"incidents        {_incident_change(d['incidents'])}",
              f"triage           {triage['before']} -> {triage['after']} ({triage['delta']:+d}; "
              f"{triage['entered']} entered, {triage['left']} left)",
              "", "load change per queue"]

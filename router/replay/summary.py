@@ -4,7 +4,10 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import timezone
 
+from router.crisis.events import IncidentEvent
 from router.pipeline import DeadLettered, Outcome, Routed
+from router.replay.incidents import IncidentLog
+from router.rules import RoutingConfig
 
 CONFIDENCE_BINS = 10
 
@@ -41,6 +44,7 @@ class Summary:
         # (label, owner, queues, route, priority, source, tags, confidence bin, low confidence, config, model)
         self.routed_by: Counter = Counter()
         self.by_day: Counter = Counter()  # UTC dates
+        self.incidents = IncidentLog()
         self._last_record: object = None
 
     def add(self, outcome: Outcome) -> None:
@@ -67,6 +71,10 @@ class Summary:
         self.routed_by.update(keys)
         self.by_day.update(days)
 
+    def add_incidents(self, events: Iterable[IncidentEvent], config: RoutingConfig) -> None:
+        """Take note of incident events, which the crisis detector gave while these outcomes were routed."""
+        self.incidents.add(events, config)
+
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_last_record": None}  # a summary sent between processes needs no record
 
@@ -77,6 +85,7 @@ class Summary:
         self.dead_letter_reasons.update(other.dead_letter_reasons)
         self.routed_by.update(other.routed_by)
         self.by_day.update(other.by_day)
+        self.incidents.merge(other.incidents)
 
     @property
     def routed(self) -> int:
@@ -125,6 +134,8 @@ class Summary:
             "model_version": _only(Counter(key[10] for key in self.routed_by)),
             **{name: dict(sorted(counter.items())) for name, counter in counters.items()},
             "confidence": {name: counters["confidence"][name] for name in CONFIDENCE_NAMES},
+            "incidents": self.incidents.listed(),
+            "incident_records_by_queue": dict(sorted(self.incidents.records_by_queue.items())),
         }
 
 

@@ -1,7 +1,7 @@
 """A compiled routing config and the decision it makes for one classified mention."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, overload
@@ -9,13 +9,14 @@ from typing import NamedTuple, overload
 from router.classify.classifier import Classifier
 from router.classify.labels import CRISIS_LABEL, Classification
 from router.conversations import Conversation
+from router.crisis.settings import CrisisSettings, Incident
 from router.mentions.model import Mention
 from router.rules.businesshours import Calendar
 from router.rules.facts import Facts
 from router.rules.orgmodels import UNASSIGNED, Delivery, OrgModel
 from router.rules.schema import parse
 from router.rules.servicelevel import ServiceLevel
-from router.rules.tree import Route, RuleResult, Visit, combine, matching, unit_first, walk
+from router.rules.tree import PRIORITIES, Route, RuleResult, Visit, combine, matching, unit_first, walk
 from router.rules.yamltext import YamlText, read_yaml_text
 
 # Decisions are memoised by what they depend on; a config has far fewer such keys, the bound only caps memory.
@@ -38,6 +39,8 @@ class Decision:
     due_by: datetime | None = None
     thread_owner: bool = False  # the owner is the one the mention's thread keeps, not the rules' choice
     seeds_thread: bool = False  # a thread without an owner takes this one: a sticky route's owner, not triaged
+    crisis: bool = False  # the label or a route made it a crisis (an incident's override does not)
+    incident: str | None = None  # the open incident whose scope the mention belongs to; its override applied
 
     def as_dict(self) -> dict:
         """The decision's fields as a decision document gives them; its lists are shared, not to be changed."""
@@ -59,6 +62,12 @@ class Decision:
         dated = object.__new__(Decision)
         dated.__dict__.update(self.__dict__, due_by=due_by)
         return dated
+
+    def in_incident(self, incident: str) -> "Decision":
+        """This decision (made with the crisis override) in one incident: one memoised decision serves them all."""
+        copy = object.__new__(Decision)
+        copy.__dict__.update(self.__dict__, incident=incident)
+        return copy
 
 
 class Ruling(NamedTuple):
@@ -82,12 +91,14 @@ class Explanation:
     facts: Facts
     thread: str | None = None  # the thread's owner, and whether it was kept or why not; None without one
     service_level: ServiceLevel | None = None
+    incident: Incident | None = None  # the open incident the mention was routed in, its override applied
 
 
 class RoutingConfig:
     """An immutable, compiled config: `decide` reads no file and parses nothing."""
 
-    __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model", "calendar", "_decisions")
+    __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model", "calendar", "crisis",
+                 "_decisions")
     path: Path
     hash: str
     org_model: str
@@ -95,10 +106,11 @@ class RoutingConfig:
     tree: Route
     model: OrgModel
     calendar: Calendar | None
+    crisis: CrisisSettings | None  # the `crisis:` section; None without one
     _decisions: dict[tuple, tuple[Decision, ServiceLevel | None]]
 
     def __init__(self, path: Path, digest: str, model: OrgModel, threshold: float | None, tree: Route,
-                 calendar: Calendar | None = None):
+                 calendar: Calendar | None = None, crisis: CrisisSettings | None = None):
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "hash", digest)
         object.__setattr__(self, "org_model", model.name)
@@ -106,6 +118,7 @@ class RoutingConfig:
         object.__setattr__(self, "tree", tree)
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "calendar", calendar)
+        object.__setattr__(self, "crisis", crisis)
         object.__setattr__(self, "_decisions", {})
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -122,92 +135,112 @@ class RoutingConfig:
     @overload
     def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
               low_confidence: bool | None = None, trace: None = None,
-              thread: Conversation | None = None) -> Ruling: ...
+              thread: Conversation | None = None, incident: Incident | None = None) -> Ruling: ...
 
     @overload
     def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
               low_confidence: bool | None = None, trace: list[Visit],
-              thread: Conversation | None = None) -> Explanation: ...
+              thread: Conversation | None = None, incident: Incident | None = None) -> Explanation: ...
 
     def route(self, mention: Mention, classification: Classification, *, classifier: Classifier,
               low_confidence: bool | None = None, trace: list[Visit] | None = None,
-              thread: Conversation | None = None) -> Ruling | Explanation:
+              thread: Conversation | None = None, incident: Incident | None = None) -> Ruling | Explanation:
         """The one way a classified mention is routed, by the worker, the replay, `explain`, rule tests and `classify`.
 
         `classifier` made the classification; its threshold counts only when the config has none, so it is read
         only then. A rule test may force `low_confidence`. With a `trace`, every route visited is recorded in
         it and the whole explanation is returned. `thread` is what the conversation state holds for the
         mention's thread: a reply keeps the owner it names, unless its route says `sticky: false` or it is
-        a crisis.
+        a crisis. `incident` is the open incident whose scope the mention belongs to (the crisis detector
+        says which): the decision carries its id and the `crisis:` section's override applies.
         """
         if low_confidence is None:  # a doubted label (unknown language, no text) is a guess at any confidence
             low_confidence = classification.doubt is not None or classification.confidence < self.threshold(classifier)
         owner = thread_owner(thread, mention)
         if trace is not None:
-            return self._route(mention, classification, low_confidence, trace, owner)
-        return Ruling(self.decide(mention, classification, low_confidence=low_confidence, thread_owner=owner),
-                      low_confidence)
+            return self._route(mention, classification, low_confidence, trace, owner, incident)
+        decision = self.decide(mention, classification, low_confidence=low_confidence, thread_owner=owner,
+                               incident=incident)
+        return Ruling(decision, low_confidence)
 
     def decide(self, mention: Mention, classification: Classification, *, low_confidence: bool,
-               thread_owner: str | None = None) -> Decision:
+               thread_owner: str | None = None, incident: Incident | None = None) -> Decision:
         unit = self.model.unit_of(mention)
         facts = Facts(mention, classification, low_confidence, unit, self.calendar)
         own = self.model.own_routes(unit)
         matched = tuple(matching(self.tree, facts) if own is None else unit_first(own, self.tree, facts))
         # Past the matching, a decision depends only on these: the same key, the same decision (but its due_by).
         # The thread's owner is part of the key: a reply that keeps it is decided differently from one that does not.
+        # The override depends on there being an incident, not on which: the incident's id is added after.
         key = (matched, classification.label, low_confidence, unit if self.model.delivers_by_unit else None,
-               thread_owner)
+               thread_owner, incident is not None)
         cached = self._decisions.get(key)
         if cached is None:
             if len(self._decisions) >= MAX_CACHED_DECISIONS:
                 self._decisions.clear()
             decision, _, _, _, level = self._decide(list(matched), classification.label, low_confidence, unit,
-                                                    thread_owner)
+                                                    thread_owner, incident is not None)
             cached = self._decisions[key] = (decision, level)
-        return _with_due_by(*cached, mention)
+        return _in_incident(_with_due_by(*cached, mention), incident)
 
     def explain(self, mention: Mention, classification: Classification, *, low_confidence: bool,
-                thread_owner: str | None = None) -> Explanation:
+                thread_owner: str | None = None, incident: Incident | None = None) -> Explanation:
         """The decision of `decide` plus every route visited and how each of its matchers fared."""
-        return self._route(mention, classification, low_confidence, [], thread_owner)
+        return self._route(mention, classification, low_confidence, [], thread_owner, incident)
 
     def topics(self) -> set[str]:
         return self.model.topics()
 
-    def _route(self, mention, classification, low_confidence, trace, owner) -> Explanation:
+    def _route(self, mention, classification, low_confidence, trace, owner, incident=None) -> Explanation:
         unit = self.model.unit_of(mention)
         facts = Facts(mention, classification, low_confidence, unit, self.calendar)
         own = self.model.own_routes(unit)
         matched = walk(self.tree, facts, trace) if own is None else unit_first(own, self.tree, facts, trace)
         decision, result, crisis, thread, level = self._decide(matched, classification.label, low_confidence, unit,
-                                                               owner)
-        return Explanation(_with_due_by(decision, level, mention), result, classification, low_confidence, unit,
-                           crisis, tuple(trace or ()), facts, thread, level)
+                                                               owner, incident is not None)
+        return Explanation(_in_incident(_with_due_by(decision, level, mention), incident), result, classification,
+                           low_confidence, unit, crisis, tuple(trace or ()), facts, thread, level, incident)
 
     def _decide(self, matched: list[Route], label: str, low_confidence: bool, unit: str | None,
-                thread_owner: str | None) -> tuple[Decision, RuleResult, bool, str | None, ServiceLevel | None]:
+                thread_owner: str | None,
+                in_incident: bool = False) -> tuple[Decision, RuleResult, bool, str | None, ServiceLevel | None]:
         result = combine(matched)
         # A crisis is never held back for triage: a false alarm costs less than a missed scandal.
         crisis = label == CRISIS_LABEL or result.escalate
         sticky = matched[-1].settings.sticky
         kept, thread = self._keeps(thread_owner, result, sticky, crisis, matched[-1].name)
         owner = thread_owner if kept else result.owner
-        copies = tuple(copy for copy in result.copies if copy != owner)
+        ruled = self._overridden(result) if in_incident else result
+        copies = tuple(copy for copy in ruled.copies if copy != owner)
         # A reply that keeps its thread's owner is not triaged: its owner is known, whatever its label.
         triage = low_confidence and not kept
-        queues, model_tags = self.model.deliver(Delivery(owner, copies, crisis, triage, label, unit, result.priority))
+        delivered_crisis = crisis or ruled.escalate
+        queues, model_tags = self.model.deliver(Delivery(owner, copies, delivered_crisis, triage, label, unit,
+                                                         ruled.priority))
         decision = Decision(
             owner=owner or UNASSIGNED,
             queues=tuple(dict.fromkeys(queues)),
-            priority=result.priority,
+            priority=ruled.priority,
             copies=copies,
-            tags=tuple(dict.fromkeys([*result.tags, *model_tags])),
+            tags=tuple(dict.fromkeys([*ruled.tags, *model_tags])),
             route=result.route,
             thread_owner=kept,
             seeds_thread=sticky and result.owner is not None and not (low_confidence and not crisis),
+            crisis=crisis,
         )
-        return decision, result, crisis, thread, self._service_level(matched, crisis)
+        return decision, result, crisis, thread, self._service_level(matched, delivered_crisis)
+
+    def _overridden(self, result: RuleResult) -> RuleResult:
+        """The rules' result with the crisis override on top: the owner stays, the rest is added or raised."""
+        if self.crisis is None:
+            return result
+        override = self.crisis.override
+        priority = result.priority
+        if override.priority is not None and PRIORITIES.index(override.priority) > PRIORITIES.index(priority):
+            priority = override.priority
+        return replace(result, priority=priority, copies=tuple(dict.fromkeys([*result.copies, *override.copies])),
+                       tags=tuple(dict.fromkeys([*result.tags, *override.tags])),
+                       escalate=result.escalate or override.escalate)
 
     def _keeps(self, owner: str | None, result: RuleResult, sticky: bool, crisis: bool,
                route: str) -> tuple[bool, str | None]:
@@ -242,6 +275,10 @@ def _with_due_by(decision: Decision, level: ServiceLevel | None, mention: Mentio
     return decision.dated(due[0]) if due is not None else decision
 
 
+def _in_incident(decision: Decision, incident: Incident | None) -> Decision:
+    return decision if incident is None else decision.in_incident(incident.id)
+
+
 def load_config(path: str | Path) -> RoutingConfig:
     """Read, check and compile a config file; raises ConfigError("FILE:LINE: ...")."""
     return compile_text(read_yaml_text(path))
@@ -250,7 +287,7 @@ def load_config(path: str | Path) -> RoutingConfig:
 def compile_text(src: YamlText) -> RoutingConfig:
     parsed = parse(src)
     return RoutingConfig(src.path, config_hash(src.data), parsed.org_model, parsed.confidence_threshold, parsed.tree,
-                         parsed.calendar)
+                         parsed.calendar, parsed.crisis)
 
 
 def config_hash(data: bytes) -> str:

@@ -15,6 +15,8 @@ def render_tree(config: RoutingConfig) -> list[str]:
         lines.append(f"calendar: {describe_calendar(config.calendar)}")
     lines.append("organisation:")
     lines += ["  " + line for line in config.model.outline(render_routes)]
+    if config.crisis is not None:
+        lines += config.crisis.outline()
     lines.append("routes:")
     return lines + render_routes(config.tree)
 
@@ -93,6 +95,9 @@ def render_explanation(config: RoutingConfig, explanation: Explanation, threshol
         lines.append(f"  crisis: yes (label {CRISIS_LABEL} or a route with escalate: true)")
     if explanation.thread:
         lines.append(f"  thread owner: {explanation.thread}")
+    if explanation.incident is not None and config.crisis is not None:
+        lines.append(f"  incident: {explanation.incident.id} (scope {explanation.incident.scope}); "
+                     f"crisis override: {config.crisis.override.describe()}")
     return lines
 
 

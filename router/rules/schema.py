@@ -5,8 +5,10 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from router.crisis.settings import CrisisSettings
 from router.rules.businesshours import Calendar
 from router.rules.calendarconfig import parse_calendar
+from router.rules.crisis import parse_crisis
 from router.rules.facts import ALL_FIELDS
 from router.rules.matchers import Matcher, MatcherError, compile_matcher, compile_words
 from router.rules.names import check_name, expect_topic
@@ -24,7 +26,7 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "calendar", "route")
+TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "calendar", "crisis", "route")
 ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "sticky", "respond_within",
               "continue", "routes")
 
@@ -35,6 +37,7 @@ class Parsed:
     confidence_threshold: float | None
     tree: Route
     calendar: Calendar | None = None
+    crisis: CrisisSettings | None = None
 
 
 def parse(src: YamlText) -> Parsed:
@@ -54,7 +57,8 @@ def parse(src: YamlText) -> Parsed:
     tree = builder.root(doc["route"], line_of(doc, "route"), model)
     nodes = model.unit_route_nodes(doc)
     units = {unit: builder.unit_root(node, line, tree, unit) for unit, (node, line) in nodes.items()}
-    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree, calendar)
+    crisis = parse_crisis(src, doc, builder)
+    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree, calendar, crisis)
 
 
 def _org_model(src: YamlText, doc: CommentedMap) -> type[OrgModel]:

@@ -12,6 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from router.classify.classifier import Classifier, ForcedLabel, load_model
 from router.classify.labels import LABELS, Classification
 from router.conversations import Conversation
+from router.crisis.settings import Incident
 from router.errors import InvalidMention
 from router.mentions import Mention, decode_record
 from router.rules.config import RoutingConfig
@@ -28,8 +29,9 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "thread_owner", "expect")
+TEST_KEYS = ("name", "mention", "label", "confidence", "low_confidence", "thread_owner", "incident", "expect")
 EXPECT_KEYS = ("owner", "queues", "priority", "copies", "tags", "route", "due_by")
+TEST_INCIDENT = "inc-test"
 # Canonical test mentions may leave out what routing never looks at.
 DEFAULT_CREATED_AT = "2024-01-01T00:00:00+00:00"
 
@@ -126,6 +128,8 @@ def _check_case(src: YamlText, case: CommentedMap, name: str) -> None:
         raise src.error(line_of(case, "low_confidence"), f"{subject}: low_confidence must be true or false")
     if "thread_owner" in case:
         expect_string(src, case["thread_owner"], line_of(case, "thread_owner"), f"{subject} thread_owner")
+    if not isinstance(case.get("incident", False), bool):
+        raise src.error(line_of(case, "incident"), f"{subject}: incident must be true or false")
 
 
 class _Runner:
@@ -155,8 +159,13 @@ class _Runner:
         classification = classifier.classify([mention.text], [mention.lang])[0]
         # A reply in a thread that an earlier mention gave to `thread_owner`.
         thread = Conversation(owner=case["thread_owner"]) if "thread_owner" in case else None
+        if case.get("incident") and self.config.crisis is None:
+            result.problems.append("incident: true needs a crisis section in the config")
+            return result
+        # A mention of an open incident's scope: the crisis override applies.
+        incident = Incident(TEST_INCIDENT, "test") if case.get("incident") else None
         ruling = self.config.route(mention, classification, classifier=classifier,
-                                   low_confidence=case.get("low_confidence"), thread=thread)
+                                   low_confidence=case.get("low_confidence"), thread=thread, incident=incident)
         result.problems.extend(_compare(case["expect"], ruling.decision.as_dict()))
         if result.problems:
             result.routed = _routed(classification, "label" in case, ruling.low_confidence, ruling.decision.route)

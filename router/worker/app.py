@@ -8,6 +8,7 @@ from router import metrics
 from router.kafka_io import ensure_topics
 from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
+from router.worker.detection import CrisisLoop, IncidentWatch
 from router.worker.loop import RoutingLoop
 from router.worker.models import ModelHolder
 from router.worker.processes import Routing
@@ -27,8 +28,9 @@ class _App(faust.App):
     BootStrategy = _WebAndTimersOnly
 
 
-def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, models: ModelHolder) -> faust.App:
-    """A faust app that runs the routing loop, serves metrics and health, and reloads config and model on a timer."""
+def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, models: ModelHolder,
+               watch: IncidentWatch) -> faust.App:
+    """A faust app that runs the routing and crisis loops, serves metrics and health, and reloads config and model."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = _App(settings.app_id, web_port=settings.web_port, datadir=str(settings.data_dir / settings.app_id))
     loop = RoutingLoop(settings, routing)
@@ -59,13 +61,14 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, model
         return _health(web, loop.live)
 
     app.service(loop)
+    app.service(CrisisLoop(settings, holder, watch))
     return app
 
 
 def worker_topics(settings: Settings, config: RoutingConfig) -> set[str]:
     """Every topic the worker reads or writes with this config."""
     return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic,
-                              settings.corrections_topic}
+                              settings.incidents_topic, settings.corrections_topic}
 
 
 def _health(web, healthy: bool, **details):  # noqa: ANN001, ANN202

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import structlog
 
 from router.classify.model import ModelFiles
+from router.crisis.live import OpenIncidents
 from router.errors import RouterError
 from router.logs import configure_logging
 from router.pipeline import Record
@@ -73,13 +74,16 @@ class ProcessRouting:
             self.stop()
             raise
         self._config: ConfigText | None = None
+        self.incidents = OpenIncidents()  # kept up to date by the worker's incident watch
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
         """Route a batch across every process at once: each takes the records whose key is its share."""
         config = self._config_text(self._holder.current)
+        incidents = self.incidents.current()  # a few scopes at most: sent with every share
         shares = _shares(records, [record.key for record in records], len(self._children))
         reloads = self._send_model()
-        answers = [child.submit(("route", share, config)) for child, share in zip(self._children, shares) if share]
+        answers = [child.submit(("route", share, config, incidents))
+                   for child, share in zip(self._children, shares) if share]
         return RoutedBatch.joined((await asyncio.gather(*reloads, *answers))[len(reloads):])
 
     async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
@@ -256,7 +260,7 @@ def _serve(connection: Connection, settings: Settings, model: ModelFiles) -> Non
                 shard.classifier = load_classifier(settings, request[1])
                 answer = ("loaded", shard.classifier.version)
             else:
-                answer = ("routed", shard.route(request[1], _compiled(configs, request[2])))
+                answer = ("routed", shard.route(request[1], _compiled(configs, request[2]), request[3]))
         except Exception as error:  # noqa: BLE001 - reported to the worker, which stops without committing
             what = _DOING.get(request[0], "routing a batch")
             answer = ("error", f"{what} failed: {type(error).__name__}: {error}")

@@ -9,7 +9,7 @@ between Kafka and them.
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -19,6 +19,8 @@ from router.classify.classifier import Classifier
 from router.classify.model import ModelFiles
 from router.conversations import Conversations
 from router.corrections import correction_problem
+from router.crisis.live import Live, OpenIncidents, signal_record
+from router.crisis.settings import Incident
 from router.errors import DeadLetterKind
 from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
 from router.rules import ConfigHolder, RoutingConfig
@@ -77,8 +79,13 @@ class Shard:
         self.conversations = Conversations()
         self._side_topics = frozenset({settings.claims_topic, settings.corrections_topic})
 
-    def route(self, records: Sequence[Record], config: RoutingConfig) -> RoutedBatch:
-        """The share's messages and tally; its claims are folded in before its mentions are routed."""
+    def route(self, records: Sequence[Record], config: RoutingConfig,
+              incidents: Mapping[str, Incident] | None = None) -> RoutedBatch:
+        """The share's messages and tally; its claims are folded in before its mentions are routed.
+
+        With a crisis section, mentions of a scope in `incidents` are routed in its incident, and the signals
+        of the mentions that count (or were routed in an incident) go to the detector in the same delivery.
+        """
         settings, side_topics = self._settings, self._side_topics
         side = [record for record in records if record.topic in side_topics]
         mentions = [record for record in records if record.topic not in side_topics] if side else records
@@ -91,10 +98,14 @@ class Shard:
             folded = self.conversations.fold_claim(record.key, record.value)
             messages += [(settings.threads_topic, entry.key, entry.value) for entry in folded.entries]
             outcomes += _refused(record, DeadLetterKind.INVALID_CLAIM, folded.problem)
+        detecting = config.crisis is not None and config.crisis.enabled  # off: no incident resolves, none applies
+        live = Live(incidents or {}) if detecting else None
         outcomes += route_batch(mentions, Router(self.classifier, config), datetime.now(timezone.utc),
-                                self.conversations)
+                                self.conversations, live)
         messages += [(topic, key, value) for outcome in outcomes
                      for topic, key, value in fitted_messages(outcome, settings)]
+        if live is not None:
+            messages += [(settings.signals_topic, *signal_record(signal)) for signal in live.signals()]
         return RoutedBatch(messages, _tally(outcomes))
 
     def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
@@ -160,12 +171,13 @@ class InlineRouting:
         self._model = models.current
         self._shard = Shard(settings, load_classifier(settings, self._model))
         self.model_version = self._shard.classifier.version
+        self.incidents = OpenIncidents()  # kept up to date by the worker's incident watch
 
     async def route(self, records: Sequence[Record]) -> RoutedBatch:
         if self._models.current is not self._model:  # a reloaded model, checked already: it loads
             self._model = self._models.current
             self._shard.classifier = load_classifier(self._settings, self._model)
-        return self._shard.route(records, self._holder.current)
+        return self._shard.route(records, self._holder.current, self.incidents.current())
 
     async def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
         return self._shard.restore(entries)

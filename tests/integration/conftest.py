@@ -51,7 +51,7 @@ def bootstrap_servers() -> str:
 
 @pytest.fixture
 def worker_settings(bootstrap_servers, tmp_path) -> Settings:
-    """Settings for one test: its own app id, topics (input, outputs, conversations) and web port."""
+    """Settings for one test: its own app id, topics (input, outputs, conversations, crisis) and web port."""
     run = f"it-{uuid.uuid4().hex[:8]}"
     settings = Settings(
         kafka_bootstrap_servers=bootstrap_servers,
@@ -61,6 +61,9 @@ def worker_settings(bootstrap_servers, tmp_path) -> Settings:
         dead_letter_topic=f"{run}.dead-letter",
         threads_topic=f"{run}.threads",
         claims_topic=f"{run}.claims",
+        signals_topic=f"{run}.signals",
+        crisis_topic=f"{run}.crisis",
+        incidents_topic=f"{run}.incidents",
         corrections_topic=f"{run}.corrections",
         web_port=_free_port(),
         config_reload_seconds=0.5,

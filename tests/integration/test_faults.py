@@ -82,7 +82,9 @@ class Tally:
                 self.decisions[decision["mention_id"]] += 1
                 self.routed_to[decision["mention_id"]].update(decision["routing"]["queues"])
             elif record.topic in self.queues:
-                self.copies[json.loads(record.value)["id"]].add(record.topic)
+                delivered = json.loads(record.value)
+                if "id" in delivered:  # a mention; the queues also receive the records of incidents
+                    self.copies[delivered["id"]].add(record.topic)
             elif record.topic == self.dead_letter_topic:
                 letter = json.loads(record.value)
                 self.dead_letters.append(letter)

@@ -109,7 +109,11 @@ def test_check_config_tree_shows_the_dandelion_units_their_accounts_and_routes(c
 def test_check_config_tree_shows_the_organisation_layer(capsys, name, expected):
     assert main(["check-config", "--tree", str(REPO / "config" / "examples" / f"{name}.yaml")]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[lines.index("organisation:") + 1:lines.index("routes:")] == expected
+    start = lines.index("organisation:") + 1
+    # The organisation layer is indented under its heading; the crisis section, when there is one, follows it.
+    end = next(index for index in range(start, len(lines)) if not lines[index].startswith("  "))
+    assert lines[start:end] == expected
+    assert lines[end].startswith("crisis: on; counts complaint, pr_crisis and escalations; window ")
 
 
 def test_check_config_test_runs_the_tests_file_beside_the_config(capsys, configs):

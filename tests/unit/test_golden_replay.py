@@ -15,6 +15,8 @@ import pytest
 from router.classify.model import Classifier
 from router.cli import main
 from router.conversations import Conversations
+from router.crisis.detector import detector_for
+from router.crisis.records import detection_messages
 from router.pipeline import Router, messages_for
 from router.replay.archive import read_archives
 from router.replay.engine import replay
@@ -48,12 +50,19 @@ def from_repo_root(monkeypatch, classifier):
 
 
 def kafka_messages(archive: str, config: str, classifier: Classifier) -> bytes:
-    """What the worker would produce for the archive's records, one `topic TAB key TAB value` line per message."""
+    """What the worker would produce for the archive's records, one `topic TAB key TAB value` line per message.
+
+    Incident events and records included; the crisis changelog, the detector's inner state, is not pinned.
+    """
     router = Router(classifier, load_config(config))
     lines = []
-    for outcome in replay(read_archives([Path(archive)]), router, conversations=Conversations()):
-        for message in messages_for(outcome, decisions_topic="routing.decisions",
-                                    dead_letter_topic="routing.dead-letters"):
+    detector = detector_for(router.config.crisis)
+    for outcome in replay(read_archives([Path(archive)]), router, conversations=Conversations(), detector=detector):
+        messages = messages_for(outcome, decisions_topic="routing.decisions", dead_letter_topic="routing.dead-letters")
+        detection = getattr(outcome, "detection", None)
+        if detection is not None:
+            messages += detection_messages(detection, router.config, scopes_topic=None)
+        for message in messages:
             lines.append(b"\t".join((message.topic.encode(), message.key or b"", message.value)))
     return b"\n".join(lines) + b"\n"
 

@@ -60,8 +60,10 @@ def test_routing_object_says_why(router, mention_bytes):
     assert routing["lang"] == "en"
     assert list(routing) == ["label", "confidence", "scores", "low_confidence", "low_confidence_reason", "lang",
                              "owner", "queues", "priority", "copies", "tags", "route", "due_by", "config_hash",
-                             "model_version", "routed_at", "thread_owner", "claim_key", "claimed_by", "claimed_at"]
+                             "model_version", "routed_at", "thread_owner", "claim_key", "claimed_by", "claimed_at",
+                             "incident_id"]
     assert (routing["thread_owner"], routing["claim_key"], routing["claimed_by"]) == (False, "m-1", None)
+    assert routing["incident_id"] is None  # no incident: the default config's detector is not given here
     assert routed.routing.confidence == routing["confidence"] and routed.routing.decision == routed.decision
 
 

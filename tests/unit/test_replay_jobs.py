@@ -7,16 +7,18 @@ import pytest
 
 from router.cli import main
 from router.conversations import Conversations
+from router.crisis.detector import detector_for
 from router.pipeline import Record
 from router.replay.archive import read_archives
 from router.replay.engine import replay as replay_all
-from router.replay.parts import CHUNK_BATCHES, Compare, RouterSpec, Summarise, parts
+from router.replay.parts import CHUNK_BATCHES, Compare, RouterSpec, Summarise, incident_events, parts
 from router.replay.summary import Summary
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "deploy" / "samples"
 ARCHIVES = [str(SAMPLES / name) for name in
-            ("mentions.jsonl", "twitter.jsonl", "facebook.jsonl", "tripadvisor.jsonl", "mixed.csv", "summer.jsonl.gz")]
+            ("mentions.jsonl", "twitter.jsonl", "facebook.jsonl", "tripadvisor.jsonl", "mixed.csv", "summer.jsonl.gz",
+             "crisis.jsonl")]
 CONFIG = str(REPO / "config" / "router.yaml")
 OTHER_CONFIG = str(REPO / "config" / "examples" / "honeycomb.yaml")
 # Batches of 3 records make chunks of 30: the samples' hundred-odd records span several chunks per process.
@@ -42,6 +44,10 @@ def test_two_jobs_write_the_same_files_as_one(capsys, tmp_path):
     decisions = (tmp_path / "one" / "decisions.jsonl").read_text().splitlines()
     assert len(decisions) == summary["routed"] > 3 * CHUNK_BATCHES * 2  # more chunks than processes
     assert summary["dead_lettered"] > 0 and summary["records"] < summary["read"]  # webhooks hold several mentions
+    # The spike spans several chunks, routed by both processes: one detector counted them all, in archive order.
+    assert [row["trigger"] for row in summary["incidents"]].count("spike") == 1
+    incident = next(row["incident_id"] for row in summary["incidents"] if row["trigger"] == "spike")
+    assert sum(f'"incident_id":"{incident}"' in line for line in decisions) > 3 * 3
 
 
 def test_two_jobs_diff_the_same_as_one(capsys, tmp_path):
@@ -68,12 +74,15 @@ def test_summaries_of_parts_add_up_to_the_summary_of_the_whole():
     spec = RouterSpec(Path(CONFIG), None)
     router = spec.load()
     whole = Summary()
-    for outcome in replay_all(read_archives(map(Path, ARCHIVES)), router, 3, Conversations()):
+    detector = detector_for(router.config.crisis)
+    for outcome in replay_all(read_archives(map(Path, ARCHIVES)), router, 3, Conversations(), detector):
         whole.add(outcome)
+        whole.add_incidents(incident_events([outcome]), router.config)
     merged = Summary()
     for part in parts(read_archives(map(Path, ARCHIVES)), Summarise(spec, 3, write=False, router=router), 1):
         merged.merge(part.counts)
     assert merged.as_dict() == whole.as_dict()
+    assert any(row["resolved_at"] for row in whole.as_dict()["incidents"])
 
 
 @pytest.mark.parametrize("jobs", ["0", "-1"])

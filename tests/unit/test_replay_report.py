@@ -6,6 +6,7 @@ import xml.dom.minidom
 
 from router.pipeline import Record
 from router.replay import charts, report
+from router.replay.diff import incident_changes
 from router.replay.pacing import OriginalPace, keyed
 from router.replay.progress import Progress
 from router.replay.summary import Summary
@@ -36,7 +37,7 @@ def diff() -> dict:
             "load": {"q.cs": {"before": 3, "after": 0, "delta": -3},
                      "q.marketing": {"before": 0, "after": 3, "delta": 3}},
             "triage": {"before": 1, "after": 2, "delta": 1, "entered": 1, "left": 0}, "examples": [EXAMPLE],
-            "before": summary(), "after": summary()}
+            "incidents": incident_changes([], []), "before": summary(), "after": summary()}
 
 
 def test_markdown_summary_has_the_figures():
@@ -102,3 +103,25 @@ def test_publish_keys_records_by_thread(mention_bytes):
     records = [Record(mention_bytes(id="m-1", thread_id="t-9")), Record(mention_bytes(id="m-2")), Record(b"{")]
     assert [key for key, _ in keyed(records)] == [b"t-9", b"m-2", None]
     assert json.loads(next(keyed(records))[1])["id"] == "m-1"
+
+
+def test_incidents_are_shaded_on_the_timeline_drawn_on_a_time_axis_and_listed():
+    rows = [{"incident_id": "inc-<1>", "scope": "brand:<b>", "trigger": "spike", "opened_at": "2026-12-01T10:00:00+00:00",
+             "resolved_at": "2026-12-02T12:00:00+00:00", "count": 12, "baseline": 0.5, "mentions": 30,
+             "top_terms": ["fever"]},
+            {"incident_id": "inc-2", "scope": "topic:#x", "trigger": "influencer",
+             "opened_at": "2026-12-03T09:00:00+00:00", "resolved_at": None, "count": 1, "baseline": 0.0,
+             "mentions": 1, "top_terms": []}]
+    data = summary(incidents=rows, incident_records_by_queue={"q.pa": 3})
+    html = report.summary_html(data, {})
+    assert html.count("<svg") == 6 and "Incidents: opened to resolved (UTC)" in html
+    for svg in html.split("<svg")[1:]:
+        xml.dom.minidom.parseString("<svg" + svg.split("</svg>")[0] + "</svg>")  # well-formed, names escaped
+    assert report.incident_marks(rows, report.timeline(data["by_day"])[0]) == [
+        (0, 1, "incident inc-<1> (brand:<b>)"), (2, 2, "incident inc-2 (topic:#x)")]
+    markdown = report.summary_markdown(data, {})
+    assert "| inc-&lt;1> | brand:&lt;b> | spike | 2026-12-01T10:00:00+00:00 | 2026-12-02T12:00:00+00:00 | 12 |" in markdown
+    assert "| inc-2 | topic:#x | influencer | 2026-12-03T09:00:00+00:00 | still open |" in markdown
+    assert "Incident records delivered: q.pa 3" in markdown
+    assert "inc-2  topic:#x  influencer, opened 2026-12-03T09:00:00+00:00, resolved still open" in report.summary_text(
+        data)

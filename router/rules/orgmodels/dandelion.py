@@ -49,9 +49,12 @@ class Dandelion(OrgModel):
             check_keys(src, spec, f'business unit "{name}"', UNIT_KEYS)
             require_keys(src, spec, f'business unit "{name}"', ("hub",))
             hub = expect_topic(src, spec["hub"], line_of(spec, "hub"))
-            listed = _unit_accounts(src, spec, name, accounts)
+            listed = read_accounts(src, spec["accounts"], line_of(spec, "accounts"), f'business unit "{name}"',
+                                   accounts) if "accounts" in spec else ()
             units[name] = Unit(name, hub, _unit_queues(src, spec, name, departments), listed)
-        return {"units": units, "accounts": {key: unit for key, (unit, _) in accounts.items()}}
+        owners = {(source, account_key(account)): unit.name for unit in units.values()
+                  for source, account in unit.accounts}
+        return {"units": units, "accounts": owners}
 
     @classmethod
     def unit_route_nodes(cls, doc: CommentedMap) -> dict[str, tuple[Any, int]]:
@@ -121,20 +124,19 @@ def _unit_queues(src: YamlText, spec: CommentedMap, unit: str, departments: Mapp
     return queues
 
 
-def _unit_accounts(src: YamlText, spec: CommentedMap, unit: str,
-                   seen: dict[tuple[str, str], tuple[str, int]]) -> tuple[tuple[str, str], ...]:
-    if "accounts" not in spec:
-        return ()
+def read_accounts(src: YamlText, node: object, line: int, owner: str,
+                  seen: dict[tuple[str, str], tuple[str, int]]) -> tuple[tuple[str, str], ...]:
+    """`source: [accounts]` of `owner` (a business unit, a brand); an account that `seen` already gave is an error."""
     found: list[tuple[str, str]] = []
-    node = expect_mapping(src, spec["accounts"], line_of(spec, "accounts"), f'business unit "{unit}" accounts')
-    check_keys(src, node, f'business unit "{unit}" accounts', SOURCES)
+    node = expect_mapping(src, node, line, f"{owner} accounts")
+    check_keys(src, node, f"{owner} accounts", SOURCES)
     for source, listed in node.items():
-        for account, line in expect_strings(src, listed, line_of(node, source), f"accounts.{source}"):
+        for account, item_line in expect_strings(src, listed, line_of(node, source), f"accounts.{source}"):
             key = (source, account_key(account))
             if key in seen:
-                owner, first = seen[key]
-                raise src.error(line, f'{source} account "{account}" already belongs to business unit "{owner}" '
-                                      f"(line {first})")
-            seen[key] = (unit, line)
+                first_owner, first = seen[key]
+                raise src.error(item_line, f'{source} account "{account}" already belongs to {first_owner} '
+                                           f"(line {first})")
+            seen[key] = (owner, item_line)
             found.append((source, account))
     return tuple(found)

@@ -1,0 +1,1 @@
+"""Crisis mode: spikes of complaints per brand, business unit or topic open incidents that change routing."""

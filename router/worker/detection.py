@@ -1,0 +1,243 @@
+"""Crisis detection in the worker: the signals topic in, the detector on event time, incidents and changelog out.
+
+Every worker routes and sends the signals of the mentions that count; the signals topic has one partition, so
+that one detector, in whichever worker the group gives it to, sees every scope as a replay's detector does
+(a mention's scopes are decided together: the first with an incident open claims it). Its state is rebuilt
+from the `routing.crisis` changelog when the partition is assigned, and a batch of signals is committed only
+once the incident events, incident records and changelog entries it made are acknowledged (in the same
+transaction with exactly_once). Every worker also reads the incident events from the start, so that routing
+knows which scopes have an incident open.
+"""
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from mode import Service
+
+from router.crisis.detector import Detector, Entry
+from router.crisis.events import IncidentEvent
+from router.crisis.live import OpenIncidents, parse_signal
+from router.crisis.records import changelog_messages, incident_messages
+from router.crisis.settings import CrisisSettings
+from router.crisis.signals import Signal
+from router.kafka_io import client_options, ensure_topics, read_to_end
+from router.rules import ConfigHolder
+from router.settings import Settings
+from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, Producer, describe
+from router.worker.loop import _producer
+
+log = structlog.get_logger("router.crisis")
+
+MAX_SIGNALS = 5000  # per batch: a batch is one delivery, and one commit
+
+
+class CrisisLoop(Service):
+    """Detects incidents from the signals partition when this worker holds it; always watches the incidents."""
+
+    def __init__(self, settings: Settings, holder: ConfigHolder, watch: "IncidentWatch", **kwargs):
+        super().__init__(**kwargs)
+        self.settings, self.holder, self.watch = settings, holder, watch
+        self.group_id = f"{settings.app_id}.crisis"
+        self.isolation = watch.isolation
+        self._detectors: dict[int, Detector | None] = {}  # per signals partition held: its detector, once restored
+        self._busy = asyncio.Lock()  # a rebalance waits for the batch being detected and delivered
+        self.new: list[TopicPartition] = []  # assigned, paused until the detect loop has restored them
+        self._task: asyncio.Task | None = None
+
+    async def on_start(self) -> None:
+        settings = self.settings
+        # Its own producer: its transactions commit the signals' offsets, not the mentions'.
+        own = settings.model_copy(update={"instance_id": f"{settings.instance_id}-crisis"})
+        self.producer = Producer(lambda: _producer(own))
+        self.consumer = AIOKafkaConsumer(**client_options(settings), group_id=self.group_id,
+                                         client_id=f"{settings.app_id}-{own.instance_id}", enable_auto_commit=False,
+                                         auto_offset_reset="earliest", isolation_level=self.isolation)
+        if settings.processing_guarantee == "exactly_once":
+            self.delivery: AtLeastOnce | ExactlyOnce = ExactlyOnce(self.producer, self.group_id,
+                                                                   timeout=settings.delivery_timeout_seconds)
+        else:
+            self.delivery = AtLeastOnce(self.producer, self.consumer, timeout=settings.delivery_timeout_seconds)
+        await self.producer.get()
+        await self.consumer.start()
+        self.consumer.subscribe([settings.signals_topic], listener=_Rebalance(self))
+
+    async def on_started(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def on_stop(self) -> None:
+        """Let the batch being delivered finish, within the shutdown timeout; a batch cut short is not committed."""
+        try:
+            await asyncio.wait_for(self._busy.acquire(), self.settings.shutdown_timeout_seconds)
+        except asyncio.TimeoutError:
+            log.warning("crisis.batch_abandoned", reason="shutdown timeout; its offsets stay uncommitted")
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        try:
+            await self.delivery.flush()
+        finally:
+            await self.consumer.stop()
+            await self.producer.stop()
+
+    async def _run(self) -> None:
+        steps = [asyncio.ensure_future(self.watch.read()), asyncio.ensure_future(self._detect())]
+        try:
+            done, _ = await asyncio.wait(steps, return_when=asyncio.FIRST_EXCEPTION)
+            for step in done:
+                step.result()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - whatever stops detection, nothing more is committed
+            reason = str(error) if isinstance(error, DeliveryFailed) else describe(error)
+            log.error("crisis.stopped_without_commit", reason=reason)
+            await self.crash(error)
+        finally:
+            for step in steps:
+                step.cancel()
+
+    async def _detect(self) -> None:
+        while True:
+            if self.new:
+                assigned, self.new = self.new, []
+                await self._restore(assigned)
+            fetched = await self.consumer.getmany(timeout_ms=500, max_records=MAX_SIGNALS)
+            if not fetched:
+                continue
+            async with self._busy:
+                await self._deliver(fetched)
+
+    async def _deliver(self, fetched: dict) -> None:
+        """Feed a batch's signals to their partition's detector, in event time; deliver what it said, commit."""
+        config = self.holder.current
+        opened: list[IncidentEvent] = []
+        changelog: list[Entry] = []
+        for tp, records in fetched.items():
+            signals = _signals(tp, records)
+            detector = self._detector(tp.partition, config.crisis)
+            if detector is None:
+                continue  # crisis mode is off: the signals are read and let go
+            touched: dict[str, None] = {}  # each scope's state is written once a batch, as it ends
+            # Two workers' deliveries interleave: in event time, the detector sees them as a replay of the archive.
+            for signal in sorted(signals, key=lambda signal: signal.at):
+                verdict = detector.feed(signal)
+                touched.update(dict.fromkeys(verdict.touched))
+                opened += verdict.events
+            changelog += detector.entries_of(touched)
+        incidents = self.settings.incidents_topic
+        messages = [message for event in opened for message in incident_messages(event, config, incidents)]
+        messages += changelog_messages(changelog, self.settings.crisis_topic)
+        await self.delivery.deliver(messages, {tp: records[-1].offset + 1 for tp, records in fetched.items()})
+        for event in opened:
+            log.info(f"incident.{event.state}", incident_id=event.incident_id, scope=event.scope, count=event.count,
+                     baseline=event.baseline, trigger=event.trigger)
+
+    def _detector(self, partition: int, settings: CrisisSettings | None) -> Detector | None:
+        """The partition's detector, for the config's crisis section as it is now (its state carried over)."""
+        detector = self._detectors.get(partition)
+        if settings is None or not settings.enabled:
+            return None
+        if detector is None or detector.settings != settings:
+            fresh = Detector(settings, changelog=False)
+            for entry in detector.entries() if detector is not None else ():
+                fresh.restore(*entry)
+            detector = self._detectors[partition] = fresh
+        return detector
+
+    async def _restore(self, assigned: list[TopicPartition]) -> None:
+        """Rebuild the detector of each signals partition from the changelog partition of its number."""
+        started, entries, refused = time.perf_counter(), 0, 0
+        settings = self.holder.current.crisis
+        for tp in assigned:
+            detector = Detector(settings, changelog=False) if settings is not None else None
+            changelog = [TopicPartition(self.settings.crisis_topic, tp.partition)]
+            async for chunk in read_to_end(self.settings, changelog, isolation_level=self.isolation):
+                for key, value in chunk:
+                    problem = detector.restore(key or b"", value) if detector is not None else None
+                    refused += problem is not None
+                    if problem is not None:
+                        log.warning("crisis.entry_refused", reason=problem)
+                entries += len(chunk)
+            self._detectors[tp.partition] = detector
+        self.consumer.resume(*assigned)
+        log.info("crisis.restored", partitions=sorted(tp.partition for tp in assigned), entries=entries,
+                 refused=refused, seconds=round(time.perf_counter() - started, 2))
+
+    async def revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        async with self._busy:
+            await self.delivery.flush()
+            for tp in revoked:
+                self._detectors.pop(tp.partition, None)
+
+
+def _signals(tp: TopicPartition, records: list) -> list[Signal]:
+    """The signals of a partition's records; one that holds none is logged and let go."""
+    signals = []
+    for record in records:
+        signal = parse_signal(record.value)
+        if isinstance(signal, str):
+            log.warning("crisis.signal_refused", partition=tp.partition, offset=record.offset, reason=signal)
+        else:
+            signals.append(signal)
+    return signals
+
+
+class IncidentWatch:
+    """Reads every incident event, from the first, into the incidents routing applies."""
+
+    def __init__(self, settings: Settings, incidents: OpenIncidents):
+        self.settings, self.incidents = settings, incidents
+        self.isolation = "read_committed" if settings.processing_guarantee == "exactly_once" else "read_uncommitted"
+        self._positions: dict[TopicPartition, int] = {}  # where reading goes on from
+
+    async def catch_up(self) -> int:
+        """Read the events written so far, before the worker routes anything; how many there were."""
+        return await self.read(until_end=True)
+
+    async def read(self, until_end: bool = False) -> int:
+        """Read on from where the last read stopped: to the end there is now, or for ever."""
+        topic, read = self.settings.incidents_topic, 0
+        consumer = AIOKafkaConsumer(**client_options(self.settings), enable_auto_commit=False,
+                                    isolation_level=self.isolation)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, n) for n in (await ensure_topics(self.settings, [topic]))[topic]]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*[tp for tp in partitions if tp not in self._positions])
+            for tp in partitions:
+                if tp in self._positions:
+                    consumer.seek(tp, self._positions[tp])
+            ends = await consumer.end_offsets(partitions) if until_end else None
+            while ends is None or any([await consumer.position(tp) < end for tp, end in ends.items()]):
+                for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
+                    for message in messages:
+                        self._apply(message.value, message.partition, message.offset)
+                    read += len(messages)
+                    self._positions[tp] = messages[-1].offset + 1
+        finally:
+            await consumer.stop()
+        return read
+
+    def _apply(self, value: bytes | None, partition: int, offset: int) -> None:
+        problem = self.incidents.apply(value)
+        if problem is not None:
+            log.warning("incident.event_refused", partition=partition, offset=offset, reason=problem)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    """A signals partition given to this worker is read once its detector is rebuilt; one taken away is let go.
+
+    aiokafka only logs what a listener raises: the restore runs in the detect loop, where a failure stops the worker.
+    """
+
+    def __init__(self, loop: CrisisLoop):
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._loop.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._loop.new = sorted(assigned)
+        self._loop.consumer.pause(*self._loop.new)
