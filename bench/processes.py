@@ -11,13 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from router.settings import REPO_ROOT, Settings
+from router.settings import REPO_ROOT, Settings, topic_settings
 
 BENCH = Path(__file__).resolve().parent
 # What a bench run changes from the defaults; everything else comes from the caller's own INBOX_* variables.
-_OVERRIDDEN = ("app_id", "input_topic", "decisions_topic", "dead_letter_topic", "threads_topic", "claims_topic",
-               "corrections_topic", "signals_topic", "crisis_topic", "incidents_topic", "web_port", "config_path",
-               "data_dir", "log_format")
+_OVERRIDDEN = ("app_id", *topic_settings(), "web_port", "config_path", "data_dir", "log_format")
 
 
 def free_port() -> int:

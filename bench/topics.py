@@ -12,13 +12,7 @@ from router.settings import Settings
 
 def phase_settings(phase: str, config: Path, data_dir: Path, web_port: int) -> Settings:
     """Settings for one process under test: a group and topics of its own."""
-    return Settings(app_id=phase, input_topic=f"{phase}.mentions", decisions_topic=f"{phase}.decisions",
-                    dead_letter_topic=f"{phase}.dead-letter", threads_topic=f"{phase}.threads",
-                    claims_topic=f"{phase}.claims", corrections_topic=f"{phase}.corrections",
-                    signals_topic=f"{phase}.signals", crisis_topic=f"{phase}.crisis",
-                    incidents_topic=f"{phase}.incidents",
-                    config_path=config, data_dir=data_dir,
-                    web_port=web_port, log_format="json")
+    return Settings.of_run(phase, config_path=config, data_dir=data_dir, web_port=web_port, log_format="json")
 
 
 def prefixed_config(source: Path, prefix: str, folder: Path) -> tuple[Path, set[str]]:

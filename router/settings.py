@@ -4,7 +4,7 @@ import socket
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +75,20 @@ class Settings(BaseSettings):
     def sasl_password(self) -> str | None:
         """The SASL password in clear, for the Kafka clients only."""
         return self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+
+    @classmethod
+    def of_run(cls, run: str, **values: Any) -> "Settings":
+        """Settings whose group is `run` and whose every topic is named after it (`run.mentions`, ...).
+
+        A test or a bench run keeps to topics of its own, a topic added later included, and deletes them after.
+        """
+        topics: dict[str, Any] = {name: f"{run}.{cls.model_fields[name].default}" for name in topic_settings()}
+        return cls(app_id=run, **topics, **values)
+
+
+def topic_settings() -> tuple[str, ...]:
+    """The names of the settings that name a topic."""
+    return tuple(name for name in Settings.model_fields if name.endswith("_topic"))
 
 
 @cache

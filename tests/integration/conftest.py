@@ -53,18 +53,9 @@ def bootstrap_servers() -> str:
 def worker_settings(bootstrap_servers, tmp_path) -> Settings:
     """Settings for one test: its own app id, topics (input, outputs, conversations, crisis) and web port."""
     run = f"it-{uuid.uuid4().hex[:8]}"
-    settings = Settings(
+    settings = Settings.of_run(
+        run,
         kafka_bootstrap_servers=bootstrap_servers,
-        app_id=run,
-        input_topic=f"{run}.mentions",
-        decisions_topic=f"{run}.decisions",
-        dead_letter_topic=f"{run}.dead-letter",
-        threads_topic=f"{run}.threads",
-        claims_topic=f"{run}.claims",
-        signals_topic=f"{run}.signals",
-        crisis_topic=f"{run}.crisis",
-        incidents_topic=f"{run}.incidents",
-        corrections_topic=f"{run}.corrections",
         web_port=_free_port(),
         config_reload_seconds=0.5,
         data_dir=tmp_path / "faust",
