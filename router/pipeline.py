@@ -78,6 +78,7 @@ class Routing:
             "low_confidence": self.low_confidence,
             "low_confidence_reason": classification.low_confidence_reason(self.low_confidence),
             "lang": classification.lang,
+            "stage": classification.stage,
             **self.decision.as_dict(),
             "config_hash": self.config_hash,
             "model_version": self.model_version,

@@ -7,6 +7,9 @@ LABELS: tuple[str, ...] = ("complaint", "sales_lead", "recruitment", "pr_crisis"
 BELOW_THRESHOLD = "below_threshold"
 # The label that makes a mention a crisis, whatever the rules say.
 CRISIS_LABEL = "pr_crisis"
+# Which stage gave a label: the n-gram model every mention meets, or the careful second look at the unsure ones.
+FAST_STAGE = "fast"
+CAREFUL_STAGE = "careful"
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +18,7 @@ class Classification:
 
     `lang` is the text's language (the platform's, else detected; None if unknown); `doubt` says why the label
     cannot be trusted whatever its confidence (language.UNSUPPORTED_LANGUAGE, language.TOO_SHORT), else None.
+    `stage` is the stage that gave the label: FAST_STAGE or CAREFUL_STAGE.
     """
 
     label: str
@@ -22,6 +26,7 @@ class Classification:
     scores: dict[str, float]
     lang: str | None = None
     doubt: str | None = None
+    stage: str = FAST_STAGE
 
     @classmethod
     def forced(cls, label: str, confidence: float = 1.0, lang: str | None = None) -> "Classification":

@@ -98,7 +98,7 @@ class RoutingConfig:
     """An immutable, compiled config: `decide` reads no file and parses nothing."""
 
     __slots__ = ("path", "hash", "org_model", "confidence_threshold", "tree", "model", "calendar", "crisis",
-                 "_decisions")
+                 "careful_below", "_decisions")
     path: Path
     hash: str
     org_model: str
@@ -107,10 +107,12 @@ class RoutingConfig:
     model: OrgModel
     calendar: Calendar | None
     crisis: CrisisSettings | None  # the `crisis:` section; None without one
+    careful_below: float | None  # a fast label less confident than this takes the careful stage; None: none does
     _decisions: dict[tuple, tuple[Decision, ServiceLevel | None]]
 
     def __init__(self, path: Path, digest: str, model: OrgModel, threshold: float | None, tree: Route,
-                 calendar: Calendar | None = None, crisis: CrisisSettings | None = None):
+                 calendar: Calendar | None = None, crisis: CrisisSettings | None = None,
+                 careful_below: float | None = None):
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "hash", digest)
         object.__setattr__(self, "org_model", model.name)
@@ -119,6 +121,7 @@ class RoutingConfig:
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "calendar", calendar)
         object.__setattr__(self, "crisis", crisis)
+        object.__setattr__(self, "careful_below", careful_below)
         object.__setattr__(self, "_decisions", {})
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -287,7 +290,7 @@ def load_config(path: str | Path) -> RoutingConfig:
 def compile_text(src: YamlText) -> RoutingConfig:
     parsed = parse(src)
     return RoutingConfig(src.path, config_hash(src.data), parsed.org_model, parsed.confidence_threshold, parsed.tree,
-                         parsed.calendar, parsed.crisis)
+                         parsed.calendar, parsed.crisis, parsed.careful_below)
 
 
 def config_hash(data: bytes) -> str:

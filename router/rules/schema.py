@@ -26,7 +26,7 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TOP_KEYS = ("org_model", "confidence_threshold", "departments", "topics", *SECTIONS, "calendar", "crisis", "route")
+TOP_KEYS = ("org_model", "confidence_threshold", "careful_below", "departments", "topics", *SECTIONS, "calendar", "crisis", "route")
 ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "sticky", "respond_within",
               "continue", "routes")
 
@@ -38,6 +38,7 @@ class Parsed:
     tree: Route
     calendar: Calendar | None = None
     crisis: CrisisSettings | None = None
+    careful_below: float | None = None
 
 
 def parse(src: YamlText) -> Parsed:
@@ -51,14 +52,15 @@ def parse(src: YamlText) -> Parsed:
     topics = _topics(src, doc, model)
     _check_sections(src, doc, model)
     org = model(departments, topics, **model.parse_section(src, doc, departments))
-    threshold = _threshold(src, doc)
+    threshold = _fraction(src, doc, "confidence_threshold")
     calendar = parse_calendar(src, doc)
     builder = _TreeBuilder(src, set(departments), org.unit_names(), calendar)
     tree = builder.root(doc["route"], line_of(doc, "route"), model)
     nodes = model.unit_route_nodes(doc)
     units = {unit: builder.unit_root(node, line, tree, unit) for unit, (node, line) in nodes.items()}
     crisis = parse_crisis(src, doc, builder)
-    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree, calendar, crisis)
+    return Parsed(replace(org, unit_routes=units) if units else org, threshold, tree, calendar, crisis,
+                  _fraction(src, doc, "careful_below"))
 
 
 def _org_model(src: YamlText, doc: CommentedMap) -> type[OrgModel]:
@@ -76,13 +78,12 @@ def _check_sections(src: YamlText, doc: CommentedMap, model: type[OrgModel]) -> 
             raise src.error(line_of(doc, key), f"{key} is only used by org_model {owner.name}")
 
 
-def _threshold(src: YamlText, doc: CommentedMap) -> float | None:
-    value = doc.get("confidence_threshold")
+def _fraction(src: YamlText, doc: CommentedMap, key: str) -> float | None:
+    value = doc.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise src.error(line_of(doc, "confidence_threshold"),
-                        f"confidence_threshold must be a number between 0 and 1, got {describe(value)}")
+        raise src.error(line_of(doc, key), f"{key} must be a number between 0 and 1, got {describe(value)}")
     return float(value)
 
 

@@ -87,8 +87,8 @@ def test_unknown_top_level_key_with_suggestion(tmp_path):
 
 def test_unknown_top_level_key_without_suggestion(tmp_path):
     assert error_of(tmp_path, HEAD + "zzz: 1\n" + ROUTE) == (
-        '8: the config has unknown key "zzz" (expected one of: org_model, confidence_threshold, departments, '
-        "topics, business_units, policy, hub, calendar, crisis, route)"
+        '8: the config has unknown key "zzz" (expected one of: org_model, confidence_threshold, careful_below, '
+        "departments, topics, business_units, policy, hub, calendar, crisis, route)"
     )
 
 

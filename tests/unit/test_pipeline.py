@@ -58,8 +58,9 @@ def test_routing_object_says_why(router, mention_bytes):
     assert routing["low_confidence"] is (routed.classification.confidence < router.threshold)
     assert routing["low_confidence_reason"] == ("below_threshold" if routing["low_confidence"] else None)
     assert routing["lang"] == "en"
+    assert routing["stage"] == "fast"
     assert list(routing) == ["label", "confidence", "scores", "low_confidence", "low_confidence_reason", "lang",
-                             "owner", "queues", "priority", "copies", "tags", "route", "due_by", "config_hash",
+                             "stage", "owner", "queues", "priority", "copies", "tags", "route", "due_by", "config_hash",
                              "model_version", "routed_at", "thread_owner", "claim_key", "claimed_by", "claimed_at",
                              "incident_id"]
     assert (routing["thread_owner"], routing["claim_key"], routing["claimed_by"]) == (False, "m-1", None)
