@@ -26,7 +26,8 @@ from router.rules.yamltext import (
     require_keys,
 )
 
-TOP_KEYS = ("org_model", "confidence_threshold", "careful_below", "departments", "topics", *SECTIONS, "calendar", "crisis", "route")
+TOP_KEYS = ("org_model", "confidence_threshold", "careful_below", "departments", "topics", *SECTIONS, "calendar",
+            "crisis", "route")
 ROUTE_KEYS = ("name", "match", "owner", "priority", "copies", "tags", "escalate", "sticky", "respond_within",
               "continue", "routes")
 
