@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     signals_topic: str = "routing.signals"
     crisis_topic: str = "routing.crisis"
     incidents_topic: str = "routing.incidents"
+    # The detector writes each scope it counted into its changelog, and commits the signals read, this often (and
+    # whenever an incident opens, grows or resolves): once a batch, it wrote more records than the mentions routed.
+    crisis_checkpoint_seconds: float = Field(default=2.0, gt=0)
     # Labels fixed by agents in their inbox tools; the worker only checks them, `corrections export` reads them.
     corrections_topic: str = "routing.corrections"
     topic_partitions: int = Field(default=4, ge=1)

@@ -7,6 +7,10 @@ from the `routing.crisis` changelog when the partition is assigned, and a batch 
 once the incident events, incident records and changelog entries it made are acknowledged (in the same
 transaction with exactly_once). Every worker also reads the incident events from the start, so that routing
 knows which scopes have an incident open.
+
+The changelog and the commit go together at checkpoints, every `crisis_checkpoint_seconds` and at once when an
+incident event is due: a scope counted many times between two checkpoints is written once. A restarted detector
+rebuilds the state of the last checkpoint and reads the signals after it again, so none is counted twice.
 """
 
 import asyncio
@@ -46,6 +50,10 @@ class CrisisLoop(Service):
         self._busy = asyncio.Lock()  # a rebalance waits for the batch being detected and delivered
         self.new: list[TopicPartition] = []  # assigned, paused until the detect loop has restored them
         self._task: asyncio.Task | None = None
+        # Since the last checkpoint: the scopes counted per partition, and the offsets to commit.
+        self._touched: dict[int, dict[str, None]] = {}
+        self._offsets: dict[TopicPartition, int] = {}
+        self._checkpointed = time.monotonic()
 
     async def on_start(self) -> None:
         settings = self.settings
@@ -68,15 +76,19 @@ class CrisisLoop(Service):
         self._task = asyncio.create_task(self._run())
 
     async def on_stop(self) -> None:
-        """Let the batch being delivered finish, within the shutdown timeout; a batch cut short is not committed."""
+        """Finish the batch being detected and checkpoint, within the shutdown timeout; else commit nothing more."""
+        timeout, idle = self.settings.shutdown_timeout_seconds, True
         try:
-            await asyncio.wait_for(self._busy.acquire(), self.settings.shutdown_timeout_seconds)
+            await asyncio.wait_for(self._busy.acquire(), timeout)
         except asyncio.TimeoutError:
+            idle = False
             log.warning("crisis.batch_abandoned", reason="shutdown timeout; its offsets stay uncommitted")
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         try:
+            if idle and self._offsets:  # what was counted since the last checkpoint is kept
+                await asyncio.wait_for(self._checkpoint([]), timeout)
             await self.delivery.flush()
         finally:
             await self.consumer.stop()
@@ -99,38 +111,49 @@ class CrisisLoop(Service):
                 step.cancel()
 
     async def _detect(self) -> None:
+        interval = self.settings.crisis_checkpoint_seconds
         while True:
             if self.new:
                 assigned, self.new = self.new, []
                 await self._restore(assigned)
-            fetched = await self.consumer.getmany(timeout_ms=500, max_records=MAX_SIGNALS)
-            if not fetched:
-                continue
+            wait = max(self._checkpointed + interval - time.monotonic(), 0.0) if self._offsets else 0.5
+            fetched = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=MAX_SIGNALS)
             async with self._busy:
-                await self._deliver(fetched)
+                events = self._feed(fetched)
+                if events or (self._offsets and time.monotonic() >= self._checkpointed + interval):
+                    await self._checkpoint(events)
 
-    async def _deliver(self, fetched: dict) -> None:
-        """Feed a batch's signals to their partition's detector, in event time; deliver what it said, commit."""
+    def _feed(self, fetched: dict) -> list[IncidentEvent]:
+        """Feed a batch's signals to their partition's detector, in event time; the incident events it said."""
         config = self.holder.current
-        opened: list[IncidentEvent] = []
-        changelog: list[Entry] = []
+        events: list[IncidentEvent] = []
         for tp, records in fetched.items():
-            signals = _signals(tp, records)
+            self._offsets[tp] = records[-1].offset + 1
             detector = self._detector(tp.partition, config.crisis)
             if detector is None:
                 continue  # crisis mode is off: the signals are read and let go
-            touched: dict[str, None] = {}  # each scope's state is written once a batch, as it ends
+            touched = self._touched.setdefault(tp.partition, {})
             # Two workers' deliveries interleave: in event time, the detector sees them as a replay of the archive.
-            for signal in sorted(signals, key=lambda signal: signal.at):
+            for signal in sorted(_signals(tp, records), key=lambda signal: signal.at):
                 verdict = detector.feed(signal)
                 touched.update(dict.fromkeys(verdict.touched))
-                opened += verdict.events
-            changelog += detector.entries_of(touched)
-        incidents = self.settings.incidents_topic
-        messages = [message for event in opened for message in incident_messages(event, config, incidents)]
-        messages += changelog_messages(changelog, self.settings.crisis_topic)
-        await self.delivery.deliver(messages, {tp: records[-1].offset + 1 for tp, records in fetched.items()})
-        for event in opened:
+                events += verdict.events
+        return events
+
+    async def _checkpoint(self, events: list[IncidentEvent]) -> None:
+        """Deliver the incident events and the state of every scope counted since the last checkpoint; commit."""
+        config, settings = self.holder.current, self.settings
+        changelog: list[Entry] = []
+        for partition, touched in self._touched.items():
+            detector = self._detectors.get(partition)
+            if detector is not None:
+                changelog += detector.entries_of(touched)
+        incidents = settings.incidents_topic
+        messages = [message for event in events for message in incident_messages(event, config, incidents)]
+        messages += changelog_messages(changelog, settings.crisis_topic)
+        await self.delivery.deliver(messages, self._offsets)
+        self._touched, self._offsets, self._checkpointed = {}, {}, time.monotonic()
+        for event in events:
             log.info(f"incident.{event.state}", incident_id=event.incident_id, scope=event.scope, count=event.count,
                      baseline=event.baseline, trigger=event.trigger)
 
@@ -167,6 +190,8 @@ class CrisisLoop(Service):
 
     async def revoked(self, revoked: Iterable[TopicPartition]) -> None:
         async with self._busy:
+            if self._offsets:  # the next holder of a partition starts from what was counted here
+                await self._checkpoint([])
             await self.delivery.flush()
             for tp in revoked:
                 self._detectors.pop(tp.partition, None)

@@ -1,5 +1,6 @@
 """Crisis mode in the live worker: signals, the detector and its changelog, the incidents, the same as a replay's."""
 
+import asyncio
 import json
 import signal
 from pathlib import Path
@@ -34,6 +35,11 @@ def _created(line: bytes) -> str:
     return decode_record(line)[0].created_at.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _split(lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """The mentions before the cut, mid-spike, and those after."""
+    return [line for line in lines if _created(line) < CUT], [line for line in lines if _created(line) >= CUT]
+
+
 def _calm() -> list[bytes]:
     """The crisis sample without the Château's mentions of the spike's afternoon."""
     return [line for line in _lines() if not (decode_record(line)[0].account in CHATEAU
@@ -63,12 +69,18 @@ def _replayed(settings: Settings, lines: list[bytes]) -> tuple[dict[str, dict], 
 
 
 async def _run(settings: Settings, lines: list[bytes]) -> list[dict]:
-    """Publish in order (one key: one input partition), wait until routed and detected; the decisions."""
+    """Publish in order, wait until routed and detected; the decisions."""
+    decisions = await _routed(settings, lines)
+    await _detected(settings)
+    return decisions
+
+
+async def _routed(settings: Settings, lines: list[bytes]) -> list[dict]:
+    """Publish in order (one key: one input partition), wait for every decision; the decisions."""
     async with Collector(settings, {settings.decisions_topic}) as collector:
         await publish(settings, settings.input_topic, [(b"it-crisis", line) for line in lines])
         received = await collector.collect(len(lines), {settings.decisions_topic}, timeout=90)
     assert len(received) == len(lines)
-    await _detected(settings)
     return [json.loads(r.value) for r in received]
 
 
@@ -133,7 +145,7 @@ async def test_a_worker_restarted_mid_spike_loses_no_count_and_opens_no_second_i
         worker_settings, start_worker, tmp_path, guarantee):
     s = worker_settings.model_copy(update={"processing_guarantee": guarantee})
     lines = _lines()
-    first, rest = [line for line in lines if _created(line) < CUT], [line for line in lines if _created(line) >= CUT]
+    first, rest = _split(lines)
     worker = start_worker(s)
     await _run(s, first)
     opened = await _events(s)
@@ -157,3 +169,32 @@ async def test_a_worker_restarted_mid_spike_loses_no_count_and_opens_no_second_i
     assert {d["mention_id"]: d["routing"]["incident_id"] for d in during} == {
         d["mention_id"]: incidents[d["mention_id"]] for d in during}
     assert sum(d["routing"]["incident_id"] is not None for d in during) > 5
+
+
+async def test_a_worker_killed_between_checkpoints_counts_each_signal_once(worker_settings, start_worker):
+    # Checkpoints only when an incident event is due: what the detector counts after the opening is in no
+    # changelog entry and no commit when the worker is killed.
+    s = worker_settings.model_copy(update={"crisis_checkpoint_seconds": 3600.0})
+    lines = _lines()
+    first, rest = _split(lines)
+    worker = start_worker(s)
+    await _routed(s, first)
+    assert [e["state"] for e in await _events_until(s, 1)] == ["opened"]
+    await asyncio.sleep(3)  # the detector reads the rest of the first part's signals; the routing commits land
+    worker.kill()
+    worker.wait(timeout=30)
+
+    start_worker(s)  # rebuilt from the checkpoint of the opening; the signals after it are read again
+    await _routed(s, rest)
+    events = await _events_until(s, 3)
+    assert [e["state"] for e in events] == ["opened", "updated", "resolved"]
+    expected, _ = _replayed(s, lines)
+    assert _last(events) == {key: _comparable(event) for key, event in expected.items()}  # each count made once
+
+
+async def _events_until(settings: Settings, count: int, timeout: float = 60) -> list[dict]:
+    """The incident events, once there are `count` of them (or the timeout passed)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(events := await _events(settings)) < count and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.5)
+    return events
