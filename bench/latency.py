@@ -13,6 +13,10 @@ from router.kafka_io import client_options, ensure_topics
 from router.settings import Settings
 
 
+TICK = 10  # records published per wake-up: 5 ms apart at 2,000/s
+_HEAD = b'{"mention_id":"'
+
+
 @dataclass(frozen=True, slots=True)
 class Latency:
     offered_per_s: float
@@ -53,7 +57,8 @@ async def _publish(settings: Settings, samples: list[Sample], rate: float) -> tu
     try:
         started, acknowledgements = time.monotonic(), []
         for sent, sample in enumerate(samples):
-            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+            if sent % TICK == 0:  # a sleep per record would cost the publisher more CPU than it saves in smoothness
+                await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
             acknowledgements.append(await producer.send(settings.input_topic, value=sample.value))
         stamps = [metadata.timestamp / 1000 for metadata in await asyncio.gather(*acknowledgements)]
     finally:
@@ -83,10 +88,19 @@ async def _arrivals(consumer: AIOKafkaConsumer, wanted: set[str], deadline: floa
         now = time.time()
         for messages in batches.values():
             for message in messages:
-                mention = json.loads(message.value)["mention_id"]
+                mention = _mention_id(message.value)
                 if mention in wanted:
                     arrived.setdefault(mention, now)  # a redelivery is not news
     return arrived
+
+
+def _mention_id(decision: bytes) -> str:
+    """A decision's mention id; it comes first, so a plain id is read without parsing the whole document."""
+    if decision.startswith(_HEAD):
+        end = decision.find(b'"', len(_HEAD))
+        if end > 0 and b"\\" not in decision[len(_HEAD):end]:
+            return decision[len(_HEAD):end].decode()
+    return json.loads(decision)["mention_id"]
 
 
 def _percentile(ordered: list[float], percent: float) -> float:

@@ -164,11 +164,13 @@ class Collector:
     async def collect(self, until: int, counting: Collection[str], timeout: float) -> list[Received]:
         """Everything received until `until` records arrived on the `counting` topics, or the timeout passed."""
         received: list[Received] = []
+        counted = 0  # kept as it goes: a sum over everything received, at each fetch, cost a bench seconds of CPU
         deadline = time.monotonic() + timeout
-        while sum(r.topic in counting for r in received) < until and time.monotonic() < deadline:
+        while counted < until and time.monotonic() < deadline:
             batches = await self._consumer.getmany(timeout_ms=200)
-            for messages in batches.values():
+            for tp, messages in batches.items():
                 received += [Received(m.topic, m.partition, m.offset, m.key, m.value) for m in messages]
+                counted += len(messages) if tp.topic in counting else 0
         return received
 
 
