@@ -6,7 +6,7 @@ a few malformed), each process on topics and a group of its own, deleted afterwa
      once with a plain `send` per record, once producing batches per partition as the worker does;
   2. the worker end to end (`inbox-router worker`), input topic to queues and decisions, same records,
      same publisher and collector;
-  3. latency, publish to decision, at a steady offered load against a fresh worker;
+  3. latency, publish to decision, at a steady offered load against a fresh worker, after a few seconds of it;
   4. the worker's peak resident memory;
   5. classification alone and the offline replay on one core (bench_classify.py, bench_replay.py).
 Prints a table with PASS/FAIL beside each target and writes build/bench.json; exits 0 either way.
@@ -16,6 +16,7 @@ Prints a table with PASS/FAIL beside each target and writes build/bench.json; ex
 
 import argparse
 import asyncio
+import gc
 import os
 import tempfile
 import uuid
@@ -40,14 +41,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000, help="records for the throughput runs")
     parser.add_argument("--rate", type=float, default=2000, help="offered load of the latency run, mentions/s")
-    parser.add_argument("--seconds", type=float, default=20, help="length of the latency run")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the latency run, after its warm-up")
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "config" / "router.yaml", help="routing config")
     args = parser.parse_args()
     host = machine()  # before the one-core figures pin this process to one core
-    steady = int(args.rate * args.seconds)
+    steady = int(args.rate * (latency.WARM_SECONDS + args.seconds))
     run = f"bench-{uuid.uuid4().hex[:8]}"
     print(f"{run}: preparing {args.records:,} records, then worker, passthrough, latency, classify, replay", flush=True)
     pool = samples(max(args.records, steady) + WARM_UP)
+    # The records live as long as the run: this process's collections need not scan them while it times others.
+    gc.collect()
+    gc.freeze()
     records, warm = pool[: args.records], [sample.value for sample in pool[-WARM_UP:]]
     with tempfile.TemporaryDirectory(prefix=f"{run}-") as tmp:
         try:
