@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     incidents_topic: str = "routing.incidents"
     # Labels fixed by agents in their inbox tools; the worker only checks them, `corrections export` reads them.
     corrections_topic: str = "routing.corrections"
+    # The careful stage: records whose fast labels are unsure wait here for the careful lane, which writes them
+    # back, unchanged and with its labels, to the labelled topic (partitioned as the input) that the worker reads.
+    careful_topic: str = "mentions.careful"
+    labelled_topic: str = "mentions.careful.labelled"
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 

@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(ensure_topics(settings, worker_topics(settings, holder.current)))
         # The changelog keeps each thread's last state; claims come and go like mentions (keyless ones too).
         asyncio.run(ensure_copartitioned(settings, settings.input_topic, [settings.threads_topic], compacted=True))
-        asyncio.run(ensure_copartitioned(settings, settings.input_topic, [settings.claims_topic], compacted=False))
+        # Claims, and mentions back from the careful lane, meet their thread's state on the same partition number.
+        copartitioned = [settings.claims_topic, settings.labelled_topic]
+        asyncio.run(ensure_copartitioned(settings, settings.input_topic, copartitioned, compacted=False))
         asyncio.run(ensure_signals(settings))
         # The incidents open now, before any mention is routed: a restarted worker goes on routing in them.
         watch = IncidentWatch(settings, routing.incidents)

@@ -68,7 +68,7 @@ def create_app(settings: Settings, routing: Routing, holder: ConfigHolder, model
 def worker_topics(settings: Settings, config: RoutingConfig) -> set[str]:
     """Every topic the worker reads or writes with this config."""
     return config.topics() | {settings.input_topic, settings.decisions_topic, settings.dead_letter_topic,
-                              settings.incidents_topic, settings.corrections_topic}
+                              settings.incidents_topic, settings.corrections_topic, settings.careful_topic}
 
 
 def _health(web, healthy: bool, **details):  # noqa: ANN001, ANN202

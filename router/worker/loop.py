@@ -75,7 +75,8 @@ class RoutingLoop(Service):
         await self.producer.get()
         await self.consumer.start()
         self._assigned = _Assigned(self.consumer, self._in_flight)
-        topics = [self.settings.input_topic, self.settings.claims_topic, self.settings.corrections_topic]
+        settings = self.settings
+        topics = [settings.input_topic, settings.claims_topic, settings.corrections_topic, settings.labelled_topic]
         self.consumer.subscribe(topics, listener=self._assigned)
 
     async def on_started(self) -> None:
@@ -297,7 +298,8 @@ def _consumer(settings: Settings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         **client_options(settings),
         group_id=settings.app_id,
-        # Partition n of the input and of the claims goes to the same worker: a claim meets its thread's state.
+        # Partition n of the input, of the claims and of the labelled topic goes to the same worker: a claim, and a
+        # mention back from the careful lane, meet their thread's state.
         partition_assignment_strategy=(RangePartitionAssignor,),
         client_id=f"{settings.app_id}-{settings.instance_id}",
         enable_auto_commit=False,
@@ -323,7 +325,7 @@ def _producer(settings: Settings) -> AIOKafkaProducer:
 
 def _record(message: ConsumerRecord) -> Record:
     return Record(message.value, message.key, message.topic, message.partition, message.offset,
-                  message.timestamp / 1000)
+                  message.timestamp / 1000, tuple(message.headers))
 
 
 def _observe(tally: Tally) -> None:
@@ -335,3 +337,5 @@ def _observe(tally: Tally) -> None:
         metrics.MENTIONS_ROUTED.labels(label=label, owner=owner).inc(count)
     for reason, count in tally.dead.items():
         metrics.MENTIONS_DEAD_LETTERED.labels(reason=reason).inc(count)
+    if tally.careful:
+        metrics.MENTIONS_CAREFUL.inc(tally.careful)
