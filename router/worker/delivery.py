@@ -24,6 +24,7 @@ Outgoing = tuple[str, bytes | None, bytes] | tuple[str, bytes | None, bytes, Hea
 Attempt = Callable[[], Awaitable[None]]
 
 FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.5, 10.0
+_NO_HEADERS: list[tuple[str, bytes]] = []  # never changed: the record builder only reads it
 CLOSE_SECONDS = 5.0
 
 
@@ -147,7 +148,8 @@ async def send_all(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> 
     pending = []
     for message in messages:
         topic, key, value = message[0], message[1], message[2]
-        headers, timestamp = (message[3], message[4]) if len(message) == 5 else ((), None)
+        # The record builder takes headers as a list only.
+        headers, timestamp = (list(message[3]), message[4]) if len(message) == 5 else (_NO_HEADERS, None)
         tp = TopicPartition(topic, _partition(key, partitions[topic], hashes))
         batch = open_batches.get(tp)
         if batch is None or batch.append(timestamp=timestamp, key=key, value=value, headers=headers) is None:

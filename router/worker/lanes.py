@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from router.classify.careful import takes_careful
+from router.classify.careful import Cascade, for_config, takes_careful
+from router.classify.classifier import Classifier
 from router.classify.labels import Classification
 from router.conversations import Conversations
 from router.crisis.detector import Feeder
@@ -24,8 +25,37 @@ from router.pipeline import (
     decide_batch,
     decode_batch,
 )
+from router.rules import RoutingConfig
 from router.worker import carried
 from router.worker.delivery import Outgoing
+
+
+def fast_lane(classifier: Classifier, config: RoutingConfig) -> Classifier:
+    """What the worker classifies with: the fast model, named as the cascade the config asks for (if any).
+
+    A decision names the classifier that could have labelled it, as replay's with the same config does; the
+    careful model is read for its version here, and its sentence encoder never loaded.
+    """
+    cascade = for_config(classifier, config)
+    return _FastOf(cascade) if isinstance(cascade, Cascade) else cascade
+
+
+@dataclass(frozen=True, slots=True)
+class _FastOf:
+    """A cascade's fast stage alone, under the cascade's version and threshold."""
+
+    cascade: Cascade
+
+    @property
+    def version(self) -> str:
+        return self.cascade.version
+
+    @property
+    def threshold(self) -> float:
+        return self.cascade.threshold
+
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Classification]:
+        return self.cascade.fast.classify(texts, langs)
 
 
 def waits_for_careful(classified: Classified, below: float | None) -> bool:

@@ -35,7 +35,28 @@ class _Fetched:
     read_at: float  # time.perf_counter() when it was read: the log says how long it waited, and where
 
 
-class RoutingLoop(Service):
+class Health:
+    """What `/ready` and `/live` make of a service: ready while its task runs with partitions, live while it moves."""
+
+    settings: Settings
+    heartbeat: float  # time.monotonic() when its task last moved on
+    _task: asyncio.Task | None
+
+    @property
+    def assigned(self) -> list[int]:
+        raise NotImplementedError
+
+    @property
+    def ready(self) -> bool:
+        return self._task is not None and not self._task.done() and bool(self.assigned)
+
+    @property
+    def live(self) -> bool:
+        stalled = time.monotonic() - self.heartbeat > self.settings.delivery_timeout_seconds + 30
+        return self._task is not None and not self._task.done() and not stalled
+
+
+class RoutingLoop(Health, Service):
     """Consumes the input topic with manual commits; a batch's offsets are committed only once delivered.
 
     Batches are read and routed ahead, while the batch before them waits for its acknowledgements, but
@@ -58,15 +79,6 @@ class RoutingLoop(Service):
         if self._task is None:
             return []
         return sorted(tp.partition for tp in self.consumer.assignment() if tp.topic == self.settings.input_topic)
-
-    @property
-    def ready(self) -> bool:
-        return self._task is not None and not self._task.done() and bool(self.assigned)
-
-    @property
-    def live(self) -> bool:
-        stalled = time.monotonic() - self.heartbeat > self.settings.delivery_timeout_seconds + 30
-        return self._task is not None and not self._task.done() and not stalled
 
     async def on_start(self) -> None:
         # aiokafka's clients bind to the running event loop, so they are made here and not in __init__.

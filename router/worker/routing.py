@@ -27,7 +27,7 @@ from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
 from router.worker.delivery import Outgoing
 from router.worker.fault_injection import RaisingClassifier
-from router.worker.lanes import handed_on, route_fast, route_labelled
+from router.worker.lanes import fast_lane, handed_on, route_fast, route_labelled
 from router.worker.models import ModelHolder
 
 log = structlog.get_logger("router.worker")
@@ -104,7 +104,7 @@ class Shard:
             outcomes += _refused(record, DeadLetterKind.INVALID_CLAIM, folded.problem)
         detecting = config.crisis is not None and config.crisis.enabled  # off: no incident resolves, none applies
         live = Live(incidents or {}) if detecting else None
-        router, now = Router(self.classifier, config), datetime.now(timezone.utc)
+        router, now = Router(fast_lane(self.classifier, config), config), datetime.now(timezone.utc)
         labelled = [record for record in mentions if record.topic == settings.labelled_topic]
         if labelled:  # mentions that waited for the careful lane: routed first, as they came before the others
             mentions = [record for record in mentions if record.topic != settings.labelled_topic]

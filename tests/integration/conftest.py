@@ -86,16 +86,16 @@ def worker_environment():
 
 @pytest.fixture
 def start_worker(tmp_path):
-    """Factory: start `inbox-router worker` with the given settings; stopped at teardown.
+    """Factory: start `inbox-router worker` (or `command`, e.g. `careful`) with the given settings; stopped at teardown.
 
     Starting it again with the same settings restarts the same worker (same group, same instance id),
     e.g. after `process.kill()`; each start writes its own log in the test's temporary path.
     """
     processes = []
 
-    def start(settings: Settings) -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(processes)}.log", "w")
-        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], cwd=REPO,
+    def start(settings: Settings, command: str = "worker") -> subprocess.Popen:
+        log = open(tmp_path / f"{command}-{len(processes)}.log", "w")
+        process = subprocess.Popen([sys.executable, "-m", "router.cli", command], cwd=REPO,
                                    env=_worker_environment(settings),
                                    stdout=log, stderr=subprocess.STDOUT)
         processes.append((process, log))
