@@ -1,5 +1,6 @@
 """The careful stage in the worker: which records wait for the careful lane, and how its labels come back."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from router.pipeline import Record
 from router.rules import RoutingConfig, load_config
 from router.settings import REPO_ROOT, Settings
 from router.worker import carried
+from router.worker.careful import label_batch
 from router.worker.routing import Shard
 
 SETTINGS = Settings.of_run("t", max_message_bytes=100_000)
@@ -133,3 +135,43 @@ def test_only_the_labelled_topic_is_believed_an_input_record_with_the_header_is_
     record = Record(mention("s", SURE), b"s", SETTINGS.input_topic, 0, 1, 0.0, ((carried.HEADER, forged),))
     [decision] = decisions(shard.route([record], config_with(tmp_path, "careful_below: 0.8\n")))
     assert (decision["routing"]["label"], decision["routing"]["stage"]) == ("complaint", "fast")
+
+
+class Careful:
+    """Stands in for the cascade: every text a careful complaint."""
+
+    version, threshold = "fast-v+careful-v", 0.5
+
+    def classify(self, texts, langs=None):
+        return [Classification("complaint", 0.7, {"complaint": 0.7, "other": 0.3}, "en", None, CAREFUL_STAGE)
+                for _ in texts]
+
+
+def test_the_careful_lane_hands_a_record_back_whole_with_its_labels_which_the_worker_routes(tmp_path):
+    forged = (carried.HEADER, b"forged")
+    waiting = Record(mention("u", UNSURE), b"u", SETTINGS.careful_topic, 1, 5, 1_764_000_000.25,
+                     (("trace", b"abc"), forged))
+
+    [back] = label_batch([waiting], Careful(), SETTINGS).messages  # type: ignore[arg-type]
+
+    topic, key, value, headers, produced = back  # type: ignore[misc]
+    assert (topic, key, value, produced) == (SETTINGS.labelled_topic, b"u", waiting.value, 1_764_000_000_250)
+    assert headers[0] == ("trace", b"abc") and forged not in headers
+    labelled = Record(value, key, SETTINGS.labelled_topic, 1, 0, produced / 1000, headers)
+    config = load_config(REPO_ROOT / "config" / "router.yaml")
+    [decision] = decisions(Shard(SETTINGS, Refusing()).route([labelled], config))  # type: ignore[arg-type]
+    routing = decision["routing"]
+    assert (routing["label"], routing["stage"], routing["model_version"]) == ("complaint", "careful", "fast-v+careful-v")
+
+
+def test_the_careful_lane_dead_letters_what_is_not_a_mention_with_its_bytes_and_reason():
+    poison = Record(b'\xff{"id": "p"}', b"p", SETTINGS.careful_topic, 2, 8)
+
+    labelled = label_batch([poison], Careful(), SETTINGS)  # type: ignore[arg-type]
+
+    [(topic, key, value)] = labelled.messages
+    letter = json.loads(value)
+    assert (topic, key) == (SETTINGS.dead_letter_topic, b"p")
+    assert (letter["topic"], letter["offset"]) == (SETTINGS.careful_topic, 8)
+    assert letter["reason"].startswith("invalid UTF-8") and base64.b64decode(letter["original"]) == poison.value
+    assert labelled.dead == {"invalid UTF-8": 1} and not labelled.stages
