@@ -20,9 +20,10 @@ from router.settings import REPO_ROOT
 
 FOLDS = 5
 HOLDOUT = 0.2
-# Regularisation of the head: 389 features, 12,000 examples; chosen by the held-out split (model card).
-C = 1.0
-FEATURES = "all-MiniLM-L6-v2 mean-pooled sentence vector + fast model's out-of-fold log-probabilities"
+# Regularisation of the head (389 features, 12,000 examples): see the model card's "Careful stage".
+C = 3.0
+FEATURES = ("all-MiniLM-L6-v2 mean-pooled sentence vector + fast model's log-probabilities, out of fold "
+            "(seed batches held out whole)")
 CACHE = REPO_ROOT / "build" / "careful"
 
 
@@ -58,18 +59,26 @@ def out_of_fold(data: Labelled, fast: Classifier) -> np.ndarray:
     """Each example's fast log-probabilities (columns: fast.labels) from a fast model that never saw it.
 
     In-sample scores are sure of every training example; a head fitted on them learns to trust them, and
-    real mentions are not so easy. The folds' scores take the shipped model's temperature, as at run time.
+    real mentions are not so easy. A seed record is scored by the model trained without its whole batch
+    (calibration.held_out_logits), as unlike its training text as a real mention; the public sets' records,
+    which have no batch, by stratified folds. The scores take the fast model's temperature, as at run time.
     """
     def compute() -> np.ndarray:
         splitter = StratifiedKFold(FOLDS, shuffle=True, random_state=RANDOM_STATE)
-        logits = cross_val_predict(build_estimator(calibrate=False), data.texts, data.labels, cv=splitter,
-                                   method="decision_function", params={"model__sample_weight": _weights(data)})
-        classes = sorted(set(data.labels))
-        probabilities = softmax(fast.model.temperature * np.asarray(logits, dtype=np.float64))
-        columns = [classes.index(label) for label in fast.labels]
+        weights = _weights(data)
+        logits = np.asarray(cross_val_predict(
+            build_estimator(calibrate=False), data.texts, data.labels, cv=splitter, method="decision_function",
+            params={"model__sample_weight": weights}), dtype=np.float64)
+        held_out = calibration.held_out_logits(data, weights)
+        if held_out is not None:  # rows in batch order, each batch's records in data order
+            groups = np.asarray([group or "" for group in data.groups or ()], dtype=object)
+            rows = np.concatenate([np.flatnonzero(groups == batch) for batch in sorted(set(groups) - {""})])
+            logits[rows] = held_out[0]
+        probabilities = softmax(fast.model.temperature * logits)
+        columns = [sorted(set(data.labels)).index(label) for label in fast.labels]
         return np.log(np.maximum(probabilities[:, columns], LOG_FLOOR))
 
-    return _cached(f"fast-oof-{_digest(data.sha256(), fast.version)}", compute)
+    return _cached(f"fast-oof-{_digest(data.sha256(), fast.version, 'batches')}", compute)
 
 
 def fit_head(features: np.ndarray, labels, weights: np.ndarray) -> LogisticRegression:
