@@ -14,6 +14,7 @@ from router.classify.labels import CAREFUL_STAGE, FAST_STAGE, LABELS, Classifica
 from router.classify.model import Classifier
 from router.errors import ModelError
 from router.rules import load_config
+from router.settings import get_settings
 
 
 def test_unsure_labels_take_the_careful_stage_when_the_config_asks():
@@ -133,3 +134,13 @@ def test_a_config_with_careful_below_brings_the_shipped_careful_model():
     assert isinstance(cascade, Cascade) and cascade.below == load_config(CONFIG).careful_below
     assert cascade.careful.manifest["encoder"]["sha256"] == encoder.WEIGHTS_SHA256
     assert cascade.careful.fast_labels == Classifier.load().labels
+
+
+def test_inbox_careful_model_dir_names_another_careful_model(tmp_path, monkeypatch):
+    coef = np.hstack([np.zeros((len(LABELS), 384)), np.eye(len(LABELS))])
+    monkeypatch.setenv("INBOX_CAREFUL_MODEL_DIR", str(_artifact(tmp_path / "m", coef)))
+    get_settings.cache_clear()  # the settings are read once; read them again with the variable set
+    try:
+        assert CarefulModel.load().version == "careful-test"
+    finally:
+        get_settings.cache_clear()
