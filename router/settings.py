@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     config_path: Path = REPO_ROOT / "config" / "router.yaml"
     config_reload_seconds: float = Field(default=5.0, gt=0)
     model_dir: Path | None = None
+    # The careful stage's model (models/careful-classifier unless set), loaded when a config sets careful_below.
+    careful_model_dir: Path | None = None
 
     batch_size: int = Field(default=500, ge=1)
     batch_wait_seconds: float = Field(default=0.05, gt=0)

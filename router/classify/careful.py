@@ -10,7 +10,7 @@ import numpy as np
 
 from router.classify.labels import CAREFUL_STAGE, Classification
 from router.errors import ModelError
-from router.settings import REPO_ROOT
+from router.settings import REPO_ROOT, get_settings
 
 if TYPE_CHECKING:
     from router.classify.classifier import Classifier
@@ -59,8 +59,9 @@ class CarefulModel:
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "CarefulModel":
-        """The model of an artifact directory (None: the shipped one); a ModelError says what is wrong with it."""
-        path = directory or SHIPPED_CAREFUL_DIR
+        """The model of an artifact directory (None: INBOX_CAREFUL_MODEL_DIR, else the shipped one); a ModelError
+        says what is wrong with it."""
+        path = directory or get_settings().careful_model_dir or SHIPPED_CAREFUL_DIR
         try:
             manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
             with np.load(path / WEIGHTS_FILE, allow_pickle=False) as arrays:

@@ -8,9 +8,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from router.classify import encoder
 from router.classify.careful import MANIFEST_FILE, WEIGHTS_FILE, CarefulModel, Cascade, for_config, takes_careful
 from router.classify.labels import CAREFUL_STAGE, FAST_STAGE, LABELS, Classification
+from router.classify.model import Classifier
 from router.errors import ModelError
+from router.rules import load_config
+from router.settings import get_settings
 
 
 def test_unsure_labels_take_the_careful_stage_when_the_config_asks():
@@ -113,10 +117,30 @@ def test_a_careful_model_whose_weights_do_not_fit_its_manifest_is_refused(tmp_pa
         CarefulModel.load(tmp_path / "missing")
 
 
-def test_the_fast_path_never_imports_the_encoder():
+def test_the_fast_path_never_imports_the_encoder(tmp_path):
+    fast_only = tmp_path / "router.yaml"
+    fast_only.write_text("".join(line for line in CONFIG.read_text().splitlines(keepends=True)
+                                 if not line.startswith("careful_below:")))
     script = ("import sys; from router.classify.careful import for_config; from router.classify.model import "
               "Classifier; from router.rules import load_config; "
-              f"c = load_config({str(CONFIG)!r}); f = for_config(Classifier.load(), c); f.classify(['late again']); "
+              f"c = load_config({str(fast_only)!r}); f = for_config(Classifier.load(), c); f.classify(['late again']); "
               "print(c.careful_below, 'router.classify.encoder' in sys.modules, 'tokenizers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["None", "False", "False"]
+
+
+def test_a_config_with_careful_below_brings_the_shipped_careful_model():
+    cascade = for_config(FastDouble({}), load_config(CONFIG))  # type: ignore[arg-type]
+    assert isinstance(cascade, Cascade) and cascade.below == load_config(CONFIG).careful_below
+    assert cascade.careful.manifest["encoder"]["sha256"] == encoder.WEIGHTS_SHA256
+    assert cascade.careful.fast_labels == Classifier.load().labels
+
+
+def test_inbox_careful_model_dir_names_another_careful_model(tmp_path, monkeypatch):
+    coef = np.hstack([np.zeros((len(LABELS), 384)), np.eye(len(LABELS))])
+    monkeypatch.setenv("INBOX_CAREFUL_MODEL_DIR", str(_artifact(tmp_path / "m", coef)))
+    get_settings.cache_clear()  # the settings are read once; read them again with the variable set
+    try:
+        assert CarefulModel.load().version == "careful-test"
+    finally:
+        get_settings.cache_clear()

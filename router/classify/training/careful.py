@@ -16,18 +16,16 @@ from router.classify.training import calibration
 from router.classify.training.corpus import Labelled
 from router.classify.training.estimator import RANDOM_STATE, build_estimator
 from router.classify.training.metrics import score
+from router.classify.training.train import check, sample_weights
 from router.settings import REPO_ROOT
 
 FOLDS = 5
 HOLDOUT = 0.2
-# Regularisation of the head: 389 features, 12,000 examples; chosen by the held-out split (model card).
-C = 1.0
-FEATURES = "all-MiniLM-L6-v2 mean-pooled sentence vector + fast model's out-of-fold log-probabilities"
+# Regularisation of the head (389 features, 12,000 examples): see the model card's "Careful stage".
+C = 3.0
+FEATURES = ("all-MiniLM-L6-v2 mean-pooled sentence vector + fast model's log-probabilities, out of fold "
+            "(seed batches held out whole)")
 CACHE = REPO_ROOT / "build" / "careful"
-
-
-def _weights(data: Labelled) -> np.ndarray:
-    return np.asarray(data.weights if data.weights is not None else [1.0] * len(data), dtype=float)
 
 
 def _digest(*parts: str) -> str:
@@ -37,39 +35,52 @@ def _digest(*parts: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _cached(name: str, compute) -> np.ndarray:
-    """An array computed once per input (the name holds its digest) and kept under build/ while tuning."""
-    path = CACHE / f"{name}.npy"
+def _cached(name: str, compute, cache: Path | None) -> np.ndarray:
+    """An array computed once per input (the name holds its digest) and kept in `cache` (None: not kept)."""
+    if cache is None:
+        return compute()
+    path = cache / f"{name}.npy"
     if path.is_file():
         return np.load(path, allow_pickle=False)
     array = compute()
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     np.save(path, array, allow_pickle=False)
     return array
 
 
-def embeddings(texts: list[str]) -> np.ndarray:
+def embeddings(texts: list[str], cache: Path | None = CACHE) -> np.ndarray:
     """The sentence vectors of the texts (cached: the forward pass is the slow part of training)."""
     return _cached(f"embeddings-{_digest(encoding.WEIGHTS_SHA256, *texts)}",
-                   lambda: encoding.shipped().embed(texts))
+                   lambda: encoding.shipped().embed(texts), cache)
 
 
-def out_of_fold(data: Labelled, fast: Classifier) -> np.ndarray:
+def out_of_fold(data: Labelled, fast: Classifier, cache: Path | None = CACHE) -> np.ndarray:
     """Each example's fast log-probabilities (columns: fast.labels) from a fast model that never saw it.
 
     In-sample scores are sure of every training example; a head fitted on them learns to trust them, and
-    real mentions are not so easy. The folds' scores take the shipped model's temperature, as at run time.
+    real mentions are not so easy. A seed record is scored by the model trained without its whole batch
+    (calibration.held_out_logits), as unlike its training text as a real mention; the public sets' records,
+    which have no batch, by stratified folds. The scores take the fast model's temperature, as at run time.
     """
     def compute() -> np.ndarray:
         splitter = StratifiedKFold(FOLDS, shuffle=True, random_state=RANDOM_STATE)
-        logits = cross_val_predict(build_estimator(calibrate=False), data.texts, data.labels, cv=splitter,
-                                   method="decision_function", params={"model__sample_weight": _weights(data)})
+        weights = sample_weights(data)
         classes = sorted(set(data.labels))
-        probabilities = softmax(fast.model.temperature * np.asarray(logits, dtype=np.float64))
-        columns = [classes.index(label) for label in fast.labels]
-        return np.log(np.maximum(probabilities[:, columns], LOG_FLOOR))
+        logits = calibration.logits_over(classes, classes, cross_val_predict(
+            build_estimator(calibrate=False), data.texts, data.labels, cv=splitter, method="decision_function",
+            params={"model__sample_weight": weights}))
+        held_out = calibration.held_out_logits(data, weights)
+        if held_out is not None:  # rows in batch order, each batch's records in data order
+            groups = np.asarray([group or "" for group in data.groups or ()], dtype=object)
+            rows = np.concatenate([np.flatnonzero(groups == batch) for batch in sorted(set(groups) - {""})])
+            logits[rows] = held_out[0]
+        probabilities = softmax(fast.model.temperature * logits)
+        # A label the data lacks is one no fold could give: probability 0, read as the floor.
+        columns = [probabilities[:, classes.index(label)] if label in classes else np.zeros(len(data))
+                   for label in fast.labels]
+        return np.log(np.maximum(np.column_stack(columns), LOG_FLOOR))
 
-    return _cached(f"fast-oof-{_digest(data.sha256(), fast.version)}", compute)
+    return _cached(f"fast-oof-{_digest(data.sha256(), fast.version, 'batches')}", compute, cache)
 
 
 def fit_head(features: np.ndarray, labels, weights: np.ndarray) -> LogisticRegression:
@@ -79,21 +90,14 @@ def fit_head(features: np.ndarray, labels, weights: np.ndarray) -> LogisticRegre
 
 def held_out_temperature(features: np.ndarray, data: Labelled, weights: np.ndarray) -> tuple[float, int]:
     """The temperature of heads fitted without each seed batch, scored on it, as the fast model is calibrated."""
-    groups = np.asarray([group or "" for group in (data.groups or [""] * len(data))], dtype=object)
-    labels = np.asarray(data.labels, dtype=object)
-    classes = sorted(set(data.labels))
-    logits, gold = [], []
-    for batch in sorted(set(groups) - {""}):
-        held = groups == batch
-        head = fit_head(features[~held], labels[~held], weights[~held])
-        full = np.full((int(held.sum()), len(classes)), -np.inf)
-        full[:, [classes.index(str(c)) for c in head.classes_]] = head.decision_function(features[held])
-        logits.append(full)
-        gold.append([classes.index(label) for label in labels[held]])
-    if len(logits) < 2:
+    def fit_and_score(train: np.ndarray, held: np.ndarray, labels: np.ndarray):
+        head = fit_head(features[train], labels[train], weights[train])
+        return head.classes_, head.decision_function(features[held])
+
+    held_out = calibration.by_batch(data, fit_and_score)
+    if held_out is None:
         return 1.0, 0
-    gold_columns = np.concatenate(gold)
-    return calibration.fit_temperature(np.vstack(logits), gold_columns), len(gold_columns)
+    return calibration.fit_temperature(*held_out[:2]), len(held_out[1])
 
 
 def holdout_metrics(features: np.ndarray, data: Labelled, weights: np.ndarray, temperature: float) -> dict:
@@ -105,11 +109,17 @@ def holdout_metrics(features: np.ndarray, data: Labelled, weights: np.ndarray, t
     return score(test_y, [classes[i] for i in probabilities.argmax(axis=1)], probabilities, classes)
 
 
-def train(data: Labelled, out: Path, fast: Classifier, sources: list[str] | None = None) -> dict:
-    """Fit the head on everything, after measuring it on a held-out split; write the manifest and weights."""
-    weights = _weights(data)
-    vectors = embeddings(data.texts)
-    features = np.hstack([vectors.astype(np.float64), out_of_fold(data, fast)])
+def train(data: Labelled, out: Path, fast: Classifier, sources: list[str] | None = None,
+          cache: Path | None = CACHE) -> dict:
+    """Fit the head on everything, after measuring it on a held-out split; write the manifest and weights.
+
+    The sentence vectors and the fast model's out-of-fold scores are kept in `cache` (None: not kept),
+    so that training again on the same data costs seconds.
+    """
+    check(data)
+    weights = sample_weights(data)
+    vectors = embeddings(data.texts, cache)
+    features = np.hstack([vectors.astype(np.float64), out_of_fold(data, fast, cache)])
     temperature, held = held_out_temperature(features, data, weights)
     metrics = holdout_metrics(features, data, weights, temperature)
     head = fit_head(features, data.labels, weights)
