@@ -35,15 +35,6 @@ fi
 "$kafka" topics "${INBOX_INPUT_TOPIC:-mentions}" "${INBOX_DECISIONS_TOPIC:-routing.decisions}" \
     "${INBOX_DEAD_LETTER_TOPIC:-mentions.dead-letter}"
 
-# The careful lane needs a config that sends unsure labels to it: the demo adds one to a config that has none.
-config="${INBOX_CONFIG_PATH:-config/router.yaml}"
-if ! grep -q '^careful_below:' "$config"; then
-    mkdir -p build/run
-    { cat "$config"; echo; echo "careful_below: 0.8"; } > build/run/router.yaml
-    echo "routing with $config plus careful_below: 0.8 (build/run/router.yaml)"
-    export INBOX_CONFIG_PATH=build/run/router.yaml
-fi
-
 # wait_serving NAME PID PORT: until its /metrics answers.
 wait_serving() {
     for _ in $(seq 120); do
@@ -52,6 +43,7 @@ wait_serving() {
         sleep 0.5
     done
 }
+# The config's careful_below sends the labels the fast model is unsure of to the careful lane, started beside it.
 "$bin/inbox-router" worker &
 worker_pid=$!
 wait_serving worker "$worker_pid" "$web_port"

@@ -1,4 +1,4 @@
-"""What tests comparing the live worker with replay share: decisions without the clock, configs without crisis."""
+"""What tests comparing the live worker with replay share: decisions without the clock, configs made to measure."""
 
 import json
 
@@ -22,3 +22,9 @@ def without_crisis(text: str) -> str:
         if not inside:
             kept.append(line)
     return "".join(kept)
+
+
+def with_careful_below(text: str, below: float | None) -> str:
+    """The config text with `careful_below: below`, or without any (None): the careful stage off."""
+    kept = [line for line in text.splitlines(keepends=True) if not line.startswith("careful_below:")]
+    return "".join(kept) + ("" if below is None else f"\ncareful_below: {below}\n")

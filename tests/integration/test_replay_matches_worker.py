@@ -1,4 +1,7 @@
-"""Replay predicts production: the live worker and an offline replay decide the same for the same mentions."""
+"""Replay predicts production: the live worker and an offline replay decide the same for the same mentions.
+
+With the fixture's config, which has no careful stage (test_worker_careful.py has the cascade's).
+"""
 
 import json
 from collections import Counter

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from parity import comparable, without_crisis
+from parity import comparable, with_careful_below, without_crisis
 
 from router.classify.careful import for_config
 from router.classify.model import Classifier
@@ -55,7 +55,7 @@ def archive(copies: int = 1) -> list[Record]:
 def careful_settings(settings: Settings, tmp_path: Path, free_port) -> tuple[Settings, Settings]:
     """The worker's settings with a careful_below config, and the careful lane's (its own web port)."""
     text = without_crisis(settings.config_path.read_text())
-    (tmp_path / "router.yaml").write_text(f"{text}\ncareful_below: {CAREFUL_BELOW}\n")
+    (tmp_path / "router.yaml").write_text(with_careful_below(text, CAREFUL_BELOW))
     worker = settings.model_copy(update={"config_path": tmp_path / "router.yaml"})
     return worker, worker.model_copy(update={"web_port": free_port(), "batch_size": 20})
 

@@ -25,9 +25,12 @@ def mention(id: str, text: str, thread_id: str | None = None) -> bytes:
     return json.dumps({name: value for name, value in fields.items() if value is not None}).encode()
 
 
-def config_with(tmp_path: Path, extra: str) -> RoutingConfig:
+def config_with(tmp_path: Path, below: float | None) -> RoutingConfig:
+    """The default config with `careful_below: below`, or with no careful stage (None)."""
+    lines = (REPO_ROOT / "config" / "router.yaml").read_text().splitlines(keepends=True)
     path = tmp_path / "router.yaml"
-    path.write_text((REPO_ROOT / "config" / "router.yaml").read_text() + extra)
+    path.write_text("".join(line for line in lines if not line.startswith("careful_below:"))
+                    + ("" if below is None else f"careful_below: {below}\n"))
     return load_config(path)
 
 
@@ -69,7 +72,7 @@ def test_a_producers_own_header_of_that_name_is_replaced_not_kept():
 
 def test_an_unsure_record_waits_for_the_careful_lane_whole_and_undecided(classifier, tmp_path):
     shard = Shard(SETTINGS, classifier)
-    config = config_with(tmp_path, "careful_below: 0.8\n")
+    config = config_with(tmp_path, 0.8)
     unsure = Record(mention("u", UNSURE, thread_id="th-1"), b"th-1", SETTINGS.input_topic, 0, 4, 1_764_000_000.5,
                     (("trace", b"abc"),))
     batch = shard.route([Record(mention("s", SURE), b"s", SETTINGS.input_topic, 0, 3), unsure], config)
@@ -82,9 +85,9 @@ def test_an_unsure_record_waits_for_the_careful_lane_whole_and_undecided(classif
     assert batch.tally.careful == 1 and sum(batch.tally.routed.values()) == 1
 
 
-def test_without_careful_below_every_record_is_decided_in_the_fast_lane(classifier):
+def test_without_careful_below_every_record_is_decided_in_the_fast_lane(classifier, tmp_path):
     shard = Shard(SETTINGS, classifier)
-    config = load_config(REPO_ROOT / "config" / "router.yaml")
+    config = config_with(tmp_path, None)
     batch = shard.route([Record(mention("u", UNSURE), b"u", SETTINGS.input_topic, 0, 4)], config)
     assert [d["routing"]["stage"] for d in decisions(batch)] == ["fast"]
     assert batch.tally.careful == 0 and all(message[0] != SETTINGS.careful_topic for message in batch.messages)
@@ -101,7 +104,7 @@ class Refusing:
 
 def test_a_labelled_record_is_routed_with_the_labels_it_carries_and_starts_its_thread(tmp_path):
     shard = Shard(SETTINGS, Refusing())  # type: ignore[arg-type]
-    config = config_with(tmp_path, "careful_below: 0.8\n")
+    config = config_with(tmp_path, 0.8)
     label = Classification("complaint", 0.7, {"complaint": 0.7, "other": 0.3}, "en", None, CAREFUL_STAGE)
     headers = ((carried.HEADER, carried.encode("cascade-v", 0.5, [label])),)
     record = Record(mention("u", UNSURE, thread_id="th-1"), b"th-1", SETTINGS.labelled_topic, 0, 9, 0.0, headers)
@@ -133,7 +136,7 @@ def test_only_the_labelled_topic_is_believed_an_input_record_with_the_header_is_
     shard = Shard(SETTINGS, classifier)
     forged = carried.encode("forged", 0.0, [Classification.forced("recruitment")])
     record = Record(mention("s", SURE), b"s", SETTINGS.input_topic, 0, 1, 0.0, ((carried.HEADER, forged),))
-    [decision] = decisions(shard.route([record], config_with(tmp_path, "careful_below: 0.8\n")))
+    [decision] = decisions(shard.route([record], config_with(tmp_path, 0.8)))
     assert (decision["routing"]["label"], decision["routing"]["stage"]) == ("complaint", "fast")
 
 
