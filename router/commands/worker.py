@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _prepare(settings: Settings, log: Any) -> "tuple[ConfigHolder, ModelHolder, Routing, IncidentWatch]":
     """Config, model and routing processes loaded, topics there, open incidents read: all the worker needs."""
+    from router.classify.careful import shipped
     from router.classify.model import SHIPPED_MODEL_DIR
     from router.kafka_io import ensure_copartitioned, ensure_signals, ensure_topics
     from router.worker.app import worker_topics
@@ -58,6 +59,8 @@ def _prepare(settings: Settings, log: Any) -> "tuple[ConfigHolder, ModelHolder, 
     from router.worker.processes import make_routing
 
     holder = ConfigHolder(settings.config_path)
+    if holder.current.careful_below is not None:
+        shipped()  # its version names the decisions the worker makes (never its encoder): a broken one stops us here
     models = ModelHolder(settings.model_dir or SHIPPED_MODEL_DIR)
     routing = make_routing(settings, holder, models)
     # Before faust joins the group: a source topic missing at that moment is left unassigned.
