@@ -104,23 +104,40 @@ class Shard:
             outcomes += _refused(record, DeadLetterKind.INVALID_CLAIM, folded.problem)
         detecting = config.crisis is not None and config.crisis.enabled  # off: no incident resolves, none applies
         live = Live(incidents or {}) if detecting else None
-        router, now = Router(fast_lane(self.classifier, config), config), datetime.now(timezone.utc)
-        labelled = [record for record in mentions if record.topic == settings.labelled_topic]
-        if labelled:  # mentions that waited for the careful lane: routed first, as they came before the others
-            mentions = [record for record in mentions if record.topic != settings.labelled_topic]
-            outcomes += route_labelled(labelled, router, now, self.conversations, live)
-        routed, waiting = route_fast(mentions, router, now, self.conversations, live)
+        routed, handed = self._route_mentions(mentions, config, live)
         outcomes += routed
-        careful = [handed_on(record, settings.careful_topic, settings.max_message_bytes) for record in waiting]
-        outcomes += [letter for letter in careful if isinstance(letter, DeadLettered)]
         messages += [(topic, key, value) for outcome in outcomes
                      for topic, key, value in fitted_messages(outcome, settings)]
-        messages += [message for message in careful if not isinstance(message, DeadLettered)]
+        messages += handed
         if live is not None:
             messages += [(settings.signals_topic, *signal_record(signal)) for signal in live.signals()]
         tally = _tally(outcomes)
-        tally.careful = len(careful)
+        tally.careful = len(handed)
         return RoutedBatch(messages, tally)
+
+    def _route_mentions(self, records: Sequence[Record], config: RoutingConfig,
+                        live: Live | None) -> tuple[list[Outcome], list[Outgoing]]:
+        """The outcomes of the share's mentions, and the records it hands to the careful lane.
+
+        Those back from the careful lane go first: they came before the others.
+        """
+        settings = self._settings
+        router, now = Router(fast_lane(self.classifier, config), config), datetime.now(timezone.utc)
+        labelled = [record for record in records if record.topic == settings.labelled_topic]
+        outcomes: list[Outcome] = []
+        if labelled:
+            records = [record for record in records if record.topic != settings.labelled_topic]
+            outcomes += route_labelled(labelled, router, now, self.conversations, live)
+        routed, waiting = route_fast(records, router, now, self.conversations, live)
+        outcomes += routed
+        handed: list[Outgoing] = []
+        for record in waiting:
+            message = handed_on(record, settings.careful_topic, settings.max_message_bytes)
+            if isinstance(message, DeadLettered):
+                outcomes.append(message)
+            else:
+                handed.append(message)
+        return outcomes, handed
 
     def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
         """Apply changelog entries; the number refused, each logged."""
