@@ -55,6 +55,7 @@ def _flush(router: Router, pending: list, out) -> None:
                 "low_confidence": ruling.low_confidence,
                 "low_confidence_reason": result.low_confidence_reason(ruling.low_confidence),
                 "lang": result.lang,
+                "stage": result.stage,
             }, ensure_ascii=False) + "\n")
     pending.clear()
 

@@ -105,3 +105,14 @@ def test_explain_says_which_stage_labelled_the_mention(tmp_path, capsys):
                                  if not line.startswith("careful_below:")))
     assert main(["explain", "--config", str(fast_only), str(mention)]) == 0
     assert "stage: " not in capsys.readouterr().out
+
+
+def test_classify_says_which_stage_labelled_each_mention(tmp_path, capsys):
+    path = tmp_path / "mentions.jsonl"
+    texts = ["great, another 3 hour delay, thanks @airline", "@SkyLineAir you lost my bag, worst service ever"]
+    path.write_text("\n".join(json.dumps({"id": str(i), "source": "twitter", "lang": "en", "text": text,
+                                          "created_at": "2026-11-20T10:00:00Z"}) for i, text in enumerate(texts)))
+    assert main(["classify", str(path), "--config", str(CONFIG)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    fast = Classifier.load().classify(texts, ["en", "en"])
+    assert [row["stage"] for row in rows] == ["careful" if c.confidence < 0.55 else "fast" for c in fast]
