@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from router.classify.labels import CAREFUL_STAGE, Classification
+from router.classify.labels import CAREFUL_STAGE, LABELS, Classification
 from router.errors import ModelError
 from router.settings import REPO_ROOT, get_settings
 
@@ -68,8 +68,12 @@ class CarefulModel:
                 coef, intercept = arrays["coef"], arrays["intercept"]
         except (OSError, ValueError, KeyError) as error:
             raise ModelError(f"cannot load the careful model at {path}: {error}") from None
-        width = manifest.get("dimension", 0) + len(manifest.get("fast_labels", ()))
-        expected = (len(manifest.get("labels", ())), width)
+        if not isinstance(manifest, dict) or not {"version", "labels", "fast_labels", "dimension"} <= set(manifest):
+            raise ModelError(f"careful model at {path}: its manifest needs version, labels, fast_labels and dimension")
+        unknown = set(manifest["labels"]) - set(LABELS)
+        if unknown:
+            raise ModelError(f"careful model at {path} predicts unknown labels: {sorted(unknown)}")
+        expected = (len(manifest["labels"]), manifest["dimension"] + len(manifest["fast_labels"]))
         if coef.shape != expected or intercept.shape != expected[:1]:
             raise ModelError(f"careful model at {path}: weights of shape {coef.shape}, manifest says {expected}")
         return cls(manifest, coef, intercept)

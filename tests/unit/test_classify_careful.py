@@ -115,6 +115,14 @@ def test_a_careful_model_whose_weights_do_not_fit_its_manifest_is_refused(tmp_pa
         CarefulModel.load(_artifact(tmp_path / "m", np.zeros((len(LABELS), 10))))
     with pytest.raises(ModelError, match="cannot load the careful model"):
         CarefulModel.load(tmp_path / "missing")
+    odd = _artifact(tmp_path / "odd", np.zeros((len(LABELS), 384 + len(LABELS))))
+    manifest = json.loads((odd / MANIFEST_FILE).read_text())
+    (odd / MANIFEST_FILE).write_text(json.dumps({**manifest, "labels": [*LABELS[:-1], "spam"]}))
+    with pytest.raises(ModelError, match="unknown labels: \\['spam'\\]"):
+        CarefulModel.load(odd)
+    (odd / MANIFEST_FILE).write_text(json.dumps({"version": "x"}))
+    with pytest.raises(ModelError, match="its manifest needs"):
+        CarefulModel.load(odd)
 
 
 def test_the_fast_path_never_imports_the_encoder(tmp_path):

@@ -23,8 +23,9 @@ FOLDS = 5
 HOLDOUT = 0.2
 # Regularisation of the head (389 features, 12,000 examples): see the model card's "Careful stage".
 C = 10.0
+# Names what the head is trained on and how; a change to it changes the model version.
 FEATURES = ("all-MiniLM-L6-v2 mean-pooled sentence vector + fast model's log-probabilities, out of fold "
-            "(seed batches held out whole)")
+            "(seed batches held out whole); logistic regression without class weights, held-out temperature")
 CACHE = REPO_ROOT / "build" / "careful"
 
 
