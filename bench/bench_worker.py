@@ -102,7 +102,7 @@ def _kafka_figures(run: str, tmp: Path, config: Path, records: list[Sample], war
 def _worker_throughput(settings: Settings, queues: set[str], values: list[bytes],
                        warm: list[bytes]) -> tuple[float, float, float]:
     """Records per second, peak RSS, and how many records the worker wrote per input record."""
-    outputs = queues | {settings.decisions_topic, settings.dead_letter_topic}
+    outputs = queues | _outcomes(settings)
     asyncio.run(ensure_topics(settings, outputs | {settings.input_topic}))
     with processes.worker(settings, LOGS / "worker.log") as worker:
         per_s = asyncio.run(records_per_second(settings, _outcomes(settings), values, warm))
@@ -132,8 +132,9 @@ def _worker_latency(settings: Settings, queues: set[str], steady: list[Sample], 
 
 
 def _outcomes(settings: Settings) -> set[str]:
-    """Where the worker writes exactly one record per input record: a decision or a dead letter."""
-    return {settings.decisions_topic, settings.dead_letter_topic}
+    """Where the worker writes exactly one record per input record: a decision, a dead letter, or the record
+    handed to the careful lane (a config's careful_below), whose decision comes later."""
+    return {settings.decisions_topic, settings.dead_letter_topic, settings.careful_topic}
 
 
 def _one_core_figures(records: int) -> dict:

@@ -1,4 +1,8 @@
-"""End-to-end latency at a steady offered load: from each record's publish to the arrival of its decision."""
+"""The worker's latency at a steady offered load: from each record's publish to the arrival of its decision.
+
+A record the worker hands to the careful lane (a config's careful_below) arrives when it reaches the careful
+topic: that is the worker's verdict on it; the careful lane's own pace is bench_careful.py's.
+"""
 
 import asyncio
 import json
@@ -10,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from records import Sample
 
 from router.kafka_io import client_options, ensure_topics
+from router.replay.pacing import first_mention
 from router.settings import Settings
 
 TICK = 10  # records published per wake-up: 5 ms apart at 2,000/s
@@ -35,13 +40,13 @@ async def measure(settings: Settings, samples: list[Sample], rate: float) -> Lat
     reads the decision, on the same clock.
     Dead letters have no decision.
     """
-    consumer = await _reader(settings, [settings.decisions_topic])
+    consumer = await _reader(settings, [settings.decisions_topic, settings.careful_topic])
     try:
         deadline = time.monotonic() + len(samples) / rate + 120
         measured = samples[int(rate * WARM_SECONDS):]
         wanted = {sample.mention_id for sample in measured if sample.mention_id}
         publishing = asyncio.create_task(_publish(settings, samples, rate))
-        arrived = await _arrivals(consumer, wanted, deadline)
+        arrived = await _arrivals(consumer, wanted, deadline, settings.careful_topic)
         sent, stamps = await publishing
     finally:
         await consumer.stop()
@@ -92,15 +97,21 @@ async def _reader(settings: Settings, topics: list[str]) -> AIOKafkaConsumer:
     return consumer
 
 
-async def _arrivals(consumer: AIOKafkaConsumer, wanted: set[str], deadline: float) -> dict[str, float]:
-    """When each wanted mention's decision arrived, until all have or the deadline passes."""
+async def _arrivals(consumer: AIOKafkaConsumer, wanted: set[str], deadline: float,
+                    careful_topic: str) -> dict[str, float]:
+    """When each wanted mention's decision, or its record on the careful topic, arrived, until all have or the
+    deadline passes."""
     arrived: dict[str, float] = {}
     while len(arrived) < len(wanted) and time.monotonic() < deadline:
         batches = await consumer.getmany(timeout_ms=100)
         now = time.time()
         for messages in batches.values():
             for message in messages:
-                mention = _mention_id(message.value)
+                if message.topic == careful_topic:  # the record as it was published
+                    first = first_mention(message.value)
+                    mention = first.id if first is not None else None
+                else:
+                    mention = _mention_id(message.value)
                 if mention in wanted:
                     arrived.setdefault(mention, now)  # a redelivery is not news
     return arrived

@@ -16,14 +16,12 @@ def phase_settings(phase: str, config: Path, data_dir: Path, web_port: int) -> S
 
 
 def prefixed_config(source: Path, prefix: str, folder: Path) -> tuple[Path, set[str]]:
-    """A copy of a routing config whose queues are `prefix.<queue>`, and those queues; without a careful stage.
+    """A copy of a routing config whose queues are `prefix.<queue>`, and those queues.
 
     The bench then leaves the shared broker's real department queues alone, and can delete what it wrote.
-    It measures the worker, the fast lane: the careful lane is a service of its own, measured on one core.
     """
     yaml = YAML()
     doc = yaml.load(source)
-    doc.pop("careful_below", None)
     units = list((doc.get("business_units") or {}).values())  # dandelion: each unit's hub and its own spokes
     for section in filter(None, [doc.get("departments"), doc.get("topics"), *units,
                                  *(unit.get("departments") for unit in units)]):

@@ -4,11 +4,12 @@ import argparse
 import sys
 from types import ModuleType
 
-from router.commands import check_config, classify, corrections, evaluate, explain, replay, train, worker
+from router.commands import careful, check_config, classify, corrections, evaluate, explain, replay, train, worker
 
 # Each module defines NAME, HELP, add_arguments(parser) and run(args) -> exit code. What is slow to import
 # (scikit-learn, faust, aiokafka) is imported inside run(), so that a command pays only for what it uses.
-COMMANDS: tuple[ModuleType, ...] = (worker, replay, check_config, explain, classify, train, evaluate, corrections)
+COMMANDS: tuple[ModuleType, ...] = (worker, careful, replay, check_config, explain, classify, train, evaluate,
+                                    corrections)
 
 
 def build_parser() -> argparse.ArgumentParser:

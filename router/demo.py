@@ -23,8 +23,11 @@ def expected_outcomes(lines: list[bytes]) -> int:
     return total
 
 
-async def feed(archive: Path, timeout: float, in_order: bool = False) -> Counter:
-    """Publish the archive and count where its mentions went; `in_order`: under one key, as live traffic arrives."""
+async def feed(archive: Path, timeout: float, in_order: bool = False) -> tuple[Counter, list[dict]]:
+    """Publish the archive; where its mentions went, and the decisions of those that took the careful lane.
+
+    `in_order`: under one key, as live traffic arrives.
+    """
     settings = get_settings()
     lines = [line for line in archive.read_bytes().splitlines() if line.strip()]
     watched = {settings.decisions_topic, settings.dead_letter_topic}
@@ -33,12 +36,16 @@ async def feed(archive: Path, timeout: float, in_order: bool = False) -> Counter
         await publish(settings, settings.input_topic, ((key, line) for line in lines))
         received = await collector.collect(expected_outcomes(lines), watched, timeout)
     counts: Counter = Counter()
+    careful = []
     for record in received:
         if record.topic == settings.dead_letter_topic:
             counts[settings.dead_letter_topic] += 1
         else:
-            counts.update(json.loads(record.value)["routing"]["queues"])
-    return counts
+            decision = json.loads(record.value)
+            counts.update(decision["routing"]["queues"])
+            if decision["routing"]["stage"] == "careful":
+                careful.append(decision)
+    return counts, careful
 
 
 async def incidents(timeout: float) -> list[dict]:
@@ -55,11 +62,16 @@ def main() -> None:
     parser.add_argument("--in-order", action="store_true", help="publish under one key: one partition, in order")
     parser.add_argument("--incidents", action="store_true", help="then show the incident events")
     args = parser.parse_args()
-    counts = asyncio.run(feed(args.archive, args.timeout, args.in_order))
+    counts, careful = asyncio.run(feed(args.archive, args.timeout, args.in_order))
     width = max(map(len, counts), default=10)
     print(f"\n{args.archive.name}: mentions per queue")
     for queue, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         print(f"  {queue:<{width}}  {count:>4}")
+    if careful:
+        print(f"\n{len(careful)} mentions took the careful lane (routing.stage careful), e.g.:")
+        for decision in careful[:3]:
+            routing = decision["routing"]
+            print(f"  {decision['mention_id']}: {routing['label']} at {routing['confidence']}, to {routing['owner']}")
     if args.incidents:
         events = asyncio.run(incidents(args.timeout))
         print(f"\nincidents ({get_settings().incidents_topic}){'' if events else ': none'}")

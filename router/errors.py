@@ -21,6 +21,7 @@ class DeadLetterKind(StrEnum):
     OUTPUT_TOO_LARGE = "output too large"
     INVALID_CLAIM = "invalid claim"
     INVALID_CORRECTION = "invalid correction"
+    INVALID_LABELS = "invalid careful labels"
 
 
 class InvalidMention(RouterError):

@@ -8,6 +8,13 @@ MENTIONS_ROUTED = Counter(
 MENTIONS_DEAD_LETTERED = Counter(
     "inbox_router_mentions_dead_lettered", "Records sent to the dead-letter topic.", ["reason"]
 )
+MENTIONS_CAREFUL = Counter(
+    "inbox_router_records_to_careful", "Records handed to the careful lane, their fast labels unsure."
+)
+CAREFUL_LABELLED = Counter(
+    "inbox_router_careful_labelled", "Records the careful lane labelled and handed back, by the stage of their labels.",
+    ["stage"]
+)
 CONFIG_RELOADS = Counter(
     "inbox_router_config_reloads", "Routing config reload attempts, by outcome.", ["outcome"]
 )

@@ -36,6 +36,7 @@ class Record(NamedTuple):
     partition: int = -1
     offset: int = -1
     timestamp: float = 0.0  # when the record was produced, seconds since the epoch
+    headers: tuple[tuple[str, bytes], ...] = ()  # the record's Kafka headers, which the careful stage carries on
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,12 +43,18 @@ class Settings(BaseSettings):
     crisis_checkpoint_seconds: float = Field(default=2.0, gt=0)
     # Labels fixed by agents in their inbox tools; the worker only checks them, `corrections export` reads them.
     corrections_topic: str = "routing.corrections"
+    # The careful stage: records whose fast labels are unsure wait here for the careful lane, which writes them
+    # back, unchanged and with its labels, to the labelled topic (partitioned as the input) that the worker reads.
+    careful_topic: str = "mentions.careful"
+    labelled_topic: str = "mentions.careful.labelled"
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 
     config_path: Path = REPO_ROOT / "config" / "router.yaml"
     config_reload_seconds: float = Field(default=5.0, gt=0)
     model_dir: Path | None = None
+    # The careful stage's model (models/careful-classifier unless set), loaded when a config sets careful_below.
+    careful_model_dir: Path | None = None
 
     batch_size: int = Field(default=500, ge=1)
     batch_wait_seconds: float = Field(default=0.05, gt=0)

@@ -5,6 +5,7 @@ import json
 import sys
 from collections.abc import Iterator
 
+from router.classify.careful import for_config
 from router.classify.classifier import load_model
 from router.errors import InvalidMention, RouterError
 from router.mentions import decode_record
@@ -54,6 +55,7 @@ def _flush(router: Router, pending: list, out) -> None:
                 "low_confidence": ruling.low_confidence,
                 "low_confidence_reason": result.low_confidence_reason(ruling.low_confidence),
                 "lang": result.lang,
+                "stage": result.stage,
             }, ensure_ascii=False) + "\n")
     pending.clear()
 
@@ -70,7 +72,8 @@ def classify_stream(router: Router, handle, out) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        router = Router(load_model(args.model), load_config(args.config or get_settings().config_path))
+        config = load_config(args.config or get_settings().config_path)
+        router = Router(for_config(load_model(args.model), config), config)
         if args.file == "-":
             classify_stream(router, sys.stdin.buffer, sys.stdout)
         else:

@@ -5,8 +5,9 @@ import sys
 from functools import cache, partial
 from pathlib import Path
 
+from router.classify.careful import Cascade, for_config
 from router.classify.classifier import Classifier, ForcedLabel, load_model
-from router.classify.labels import LABELS, Classification
+from router.classify.labels import CAREFUL_STAGE, LABELS, Classification
 from router.conversations import Conversations
 from router.crisis.settings import Incident
 from router.crisis.signals import Signal
@@ -39,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         raw = sys.stdin.buffer.read() if args.mention == "-" else Path(args.mention).read_bytes()
         mentions = decode_record(raw)
-        classifier = _classifier(args)
-        classifications = classifier.classify([m.text for m in mentions], [m.lang for m in mentions])
+        classifier = _classifier(args, config)
+        fast, classifications = _stages(classifier, [m.text for m in mentions], [m.lang for m in mentions])
         if args.incident and config.crisis is None:
             raise RouterError(f"{args.config} has no crisis section: no incident can be open")
         explanations = _explain(config, mentions, classifications, classifier, args.thread_owner, args.incident)
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         if index:
             print()
         print(f"mention {mention.id} ({mention.source}{_lang(mention.lang, explanation.classification.lang)})")
+        if config.careful_below is not None:
+            print(_stage_line(fast[index], explanation.classification, config.careful_below))
         print("\n".join(render_explanation(config, explanation, threshold)))
         signal = crisis_signal(mention, explanation.classification, explanation.decision, config)
         if signal is not None:
@@ -100,7 +103,27 @@ def _incident(config: RoutingConfig, mention: Mention, classification: Classific
     return Incident(incident_id, signal.scopes[0] if signal and signal.scopes else "none")
 
 
-def _classifier(args: argparse.Namespace) -> Classifier:
-    """The model, or a forced label judged against the model's threshold (loaded only if the config has none)."""
+def _classifier(args: argparse.Namespace, config: RoutingConfig) -> Classifier:
+    """The model (the cascade if the config has a careful stage), or a forced label judged against the model's
+    threshold (loaded only if the config has none)."""
     model = cache(partial(load_model, args.model))
-    return ForcedLabel(args.label, args.confidence, model=model) if args.label else model()
+    return ForcedLabel(args.label, args.confidence, model=model) if args.label else for_config(model(), config)
+
+
+def _stages(classifier: Classifier, texts: list[str], langs: list[str | None]
+            ) -> tuple[list[Classification], list[Classification]]:
+    """The fast labels and the labels routing uses (the same ones unless a careful stage looked again)."""
+    if isinstance(classifier, Cascade):
+        return classifier.stages(texts, langs)
+    labelled = classifier.classify(texts, langs)
+    return labelled, labelled
+
+
+def _stage_line(fast: Classification, final: Classification, below: float) -> str:
+    """Which stage labelled the mention, and what the fast stage said."""
+    said = f"fast {fast.label} {fast.confidence:.2f}"
+    if final.stage == CAREFUL_STAGE:
+        return f"stage: careful ({said}, below careful_below {below:.2f}; careful {final.label} {final.confidence:.2f})"
+    if fast.doubt:
+        return f"stage: fast ({said}, doubted: {fast.doubt}, so triaged without a second look)"
+    return f"stage: fast ({said}, not below careful_below {below:.2f})"

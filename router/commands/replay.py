@@ -7,6 +7,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from router.classify.careful import for_config
 from router.classify.classifier import load_model
 from router.errors import RouterError
 from router.pipeline import Router
@@ -105,7 +106,8 @@ def _diff(args: argparse.Namespace) -> int:
     spec = _spec(args.config, args.model)
     before = spec.load()
     classifier = load_model(args.against_model) if args.against_model else before.classifier
-    after = Router(classifier, load_config(args.against) if args.against else before.config)
+    config = load_config(args.against) if args.against else before.config
+    after = Router(for_config(classifier, config), config)
     after_spec = RouterSpec(args.against or spec.config, args.against_model or spec.model)
     freeze_loaded()
     task = Compare(spec, after_spec, args.batch_size, write=bool(args.out), routers=(before, after))

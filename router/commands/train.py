@@ -8,7 +8,7 @@ from router.classify.training.corpus import CORRECTION_WEIGHT
 from router.errors import RouterError
 
 NAME = "train"
-HELP = "Train the mention classifier on labelled JSONL files and write a loadable model directory."
+HELP = "Train the mention classifier (or, with --careful, the careful stage's model) on labelled JSONL files."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--correction-weight", type=_weight, default=CORRECTION_WEIGHT, metavar="W",
                         help="how many examples each agent's correction (the lines `corrections export` writes) "
                              f"counts as, in (0, 100] (default: {CORRECTION_WEIGHT:g})")
+    parser.add_argument("--careful", action="store_true",
+                        help="train the careful stage's model on the sentence encoder and the fast model's "
+                             "out-of-fold scores (write it to models/careful-classifier to ship it)")
+    parser.add_argument("--fast-model", metavar="DIR",
+                        help="with --careful: the fast model it follows (default: the shipped model)")
 
 
 def _weight(text: str) -> float:
@@ -36,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         data = read_labelled(args.data, correction_weight=args.correction_weight)
-        manifest = train(data, Path(args.out), sources=[Path(p).name for p in args.data])
+        sources = [Path(p).name for p in args.data]
+        if args.careful:
+            return _careful(data, Path(args.out), args.fast_model, sources)
+        manifest = train(data, Path(args.out), sources=sources)
     except (RouterError, OSError) as error:
         print(f"inbox-router train: {error}", file=sys.stderr)
         return 2
@@ -46,4 +54,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"of which {data.corrections} agents' corrections, each weighing {args.correction_weight:g}")
     print(f"held-out macro_f1={holdout['macro_f1']:.3f} accuracy={holdout['accuracy']:.3f} "
           f"threshold={manifest['threshold']} -> {args.out}")
+    return 0
+
+
+def _careful(data, out: Path, fast_model: str | None, sources: list[str]) -> int:
+    from router.classify.model import Classifier
+    from router.classify.training import careful
+
+    fast = Classifier.load(fast_model)
+    manifest = careful.train(data, out, fast, sources)
+    holdout = manifest["metrics"]["holdout"]
+    print(f"trained {manifest['version']} after {fast.version} on {len(data)} examples {data.counts()}")
+    print(f"held-out macro_f1={holdout['macro_f1']:.3f} accuracy={holdout['accuracy']:.3f} "
+          f"temperature={manifest['temperature']:.3f} -> {out}")
     return 0

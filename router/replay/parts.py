@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from threadpoolctl import threadpool_limits
 
+from router.classify.careful import for_config
 from router.classify.classifier import load_model
 from router.conversations import Conversations, Entry
 from router.crisis.detector import Detector, detector_for
@@ -68,7 +69,8 @@ class RouterSpec:
     model: Path | None  # None: the shipped model
 
     def load(self) -> Router:
-        return Router(load_model(self.model), load_config(self.config))
+        config = load_config(self.config)
+        return Router(for_config(load_model(self.model), config), config)
 
 
 class Summarise:
@@ -178,7 +180,7 @@ class Compare:
             classifier = before.classifier if self.after.model == self.before.model else load_model(
                 self.after.model)
             config = before.config if self.after.config == self.before.config else load_config(self.after.config)
-            self._routers = before, Router(classifier, config)
+            self._routers = before, Router(for_config(classifier, config), config)
         return self._routers
 
     def _part(self, pairs: Iterable[tuple[Outcome, Outcome]]) -> Part[Diff]:

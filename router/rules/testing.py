@@ -9,6 +9,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from router.classify.careful import for_config
 from router.classify.classifier import Classifier, ForcedLabel, load_model
 from router.classify.labels import LABELS, Classification
 from router.conversations import Conversation
@@ -141,8 +142,8 @@ class _Runner:
         self._model: Classifier | None = None
 
     def model(self) -> Classifier:
-        if self._model is None:
-            self._model = self._load()
+        if self._model is None:  # the cascade when the config has a careful stage, as replay and classify
+            self._model = for_config(self._load(), self.config)
         return self._model
 
     def run(self, src: YamlText, case: CommentedMap, line: int) -> CaseResult:

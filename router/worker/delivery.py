@@ -17,10 +17,14 @@ from router.errors import RouterError
 log = structlog.get_logger("router.worker")
 
 Offsets = Mapping[TopicPartition, int]
-Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value: a pipeline Message or a plain tuple
+Headers = tuple[tuple[str, bytes], ...]
+# topic, key, value: a pipeline Message or a plain tuple; a record handed on whole (to or from the careful lane)
+# adds its headers and its timestamp in milliseconds, which says when the mention was first produced.
+Outgoing = tuple[str, bytes | None, bytes] | tuple[str, bytes | None, bytes, Headers, int | None]
 Attempt = Callable[[], Awaitable[None]]
 
 FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.5, 10.0
+_NO_HEADERS: list[tuple[str, bytes]] = []  # never changed: the record builder only reads it
 CLOSE_SECONDS = 5.0
 
 
@@ -138,18 +142,22 @@ async def send_all(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> 
     Filling batches without a future per record, and awaiting acknowledgements once per batch, is what
     makes delivery fast. The producer is idempotent, so its own retries cannot reorder a partition.
     """
-    partitions = await _partitions(producer, {topic for topic, _, _ in messages})
+    partitions = await _partitions(producer, {message[0] for message in messages})
     hashes: dict[bytes, int] = {}  # a mention's queue copies and decision share one key
     open_batches: dict[TopicPartition, BatchBuilder] = {}
     pending = []
-    for topic, key, value in messages:
+    for message in messages:
+        topic, key, value = message[0], message[1], message[2]
+        # The record builder takes headers as a list only.
+        headers, timestamp = (list(message[3]), message[4]) if len(message) == 5 else (_NO_HEADERS, None)
         tp = TopicPartition(topic, _partition(key, partitions[topic], hashes))
         batch = open_batches.get(tp)
-        if batch is None or batch.append(timestamp=None, key=key, value=value) is None:
+        if batch is None or batch.append(timestamp=timestamp, key=key, value=value, headers=headers) is None:
             if batch is not None:  # full: it goes now, so that this partition's records keep their order
                 pending.append(await producer.send_batch(batch, tp.topic, partition=tp.partition))
             batch = open_batches[tp] = producer.create_batch()
-            batch.append(timestamp=None, key=key, value=value)  # an empty batch takes any one record
+            # An empty batch takes any one record.
+            batch.append(timestamp=timestamp, key=key, value=value, headers=headers)
     for tp, batch in open_batches.items():
         pending.append(await producer.send_batch(batch, tp.topic, partition=tp.partition))
     results = await asyncio.gather(*pending, return_exceptions=True)

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from mode import Service
 
 from router.crisis.detector import Detector, Entry
 from router.crisis.events import IncidentEvent
@@ -30,69 +29,37 @@ from router.crisis.signals import Signal
 from router.kafka_io import client_options, ensure_topics, read_to_end
 from router.rules import ConfigHolder
 from router.settings import Settings
-from router.worker.delivery import AtLeastOnce, DeliveryFailed, ExactlyOnce, Producer, describe
-from router.worker.loop import _producer
+from router.worker.delivery import DeliveryFailed, describe
+from router.worker.grouped import GroupService
 
 log = structlog.get_logger("router.crisis")
 
 MAX_SIGNALS = 5000  # per batch: a batch is one delivery, and one commit
 
 
-class CrisisLoop(Service):
+class CrisisLoop(GroupService):
     """Detects incidents from the signals partition when this worker holds it; always watches the incidents."""
 
     def __init__(self, settings: Settings, holder: ConfigHolder, watch: "IncidentWatch", **kwargs):
-        super().__init__(**kwargs)
-        self.settings, self.holder, self.watch = settings, holder, watch
-        self.group_id = f"{settings.app_id}.crisis"
-        self.isolation = watch.isolation
+        super().__init__(settings, f"{settings.app_id}.crisis", "crisis", **kwargs)
+        self.holder, self.watch = holder, watch
         self._detectors: dict[int, Detector | None] = {}  # per signals partition held: its detector, once restored
-        self._busy = asyncio.Lock()  # a rebalance waits for the batch being detected and delivered
         self.new: list[TopicPartition] = []  # assigned, paused until the detect loop has restored them
-        self._task: asyncio.Task | None = None
         # Since the last checkpoint: the scopes counted per partition, and the offsets to commit.
         self._touched: dict[int, dict[str, None]] = {}
         self._offsets: dict[TopicPartition, int] = {}
         self._checkpointed = time.monotonic()
 
     async def on_start(self) -> None:
-        settings = self.settings
-        # Its own producer: its transactions commit the signals' offsets, not the mentions'.
-        own = settings.model_copy(update={"instance_id": f"{settings.instance_id}-crisis"})
-        self.producer = Producer(lambda: _producer(own))
-        self.consumer = AIOKafkaConsumer(**client_options(settings), group_id=self.group_id,
-                                         client_id=f"{settings.app_id}-{own.instance_id}", enable_auto_commit=False,
-                                         auto_offset_reset="earliest", isolation_level=self.isolation)
-        if settings.processing_guarantee == "exactly_once":
-            self.delivery: AtLeastOnce | ExactlyOnce = ExactlyOnce(self.producer, self.group_id,
-                                                                   timeout=settings.delivery_timeout_seconds)
-        else:
-            self.delivery = AtLeastOnce(self.producer, self.consumer, timeout=settings.delivery_timeout_seconds)
-        await self.producer.get()
-        await self.consumer.start()
-        self.consumer.subscribe([settings.signals_topic], listener=_Rebalance(self))
+        await self.start_clients(self.settings.signals_topic, _Rebalance(self))
 
     async def on_started(self) -> None:
         self._task = asyncio.create_task(self._run())
 
-    async def on_stop(self) -> None:
-        """Finish the batch being detected and checkpoint, within the shutdown timeout; else commit nothing more."""
-        timeout, idle = self.settings.shutdown_timeout_seconds, True
-        try:
-            await asyncio.wait_for(self._busy.acquire(), timeout)
-        except asyncio.TimeoutError:
-            idle = False
-            log.warning("crisis.batch_abandoned", reason="shutdown timeout; its offsets stay uncommitted")
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        try:
-            if idle and self._offsets:  # what was counted since the last checkpoint is kept
-                await asyncio.wait_for(self._checkpoint([]), timeout)
-            await self.delivery.flush()
-        finally:
-            await self.consumer.stop()
-            await self.producer.stop()
+    async def finish(self) -> None:
+        """What was counted since the last checkpoint is kept."""
+        if self._offsets:
+            await self._checkpoint([])
 
     async def _run(self) -> None:
         steps = [asyncio.ensure_future(self.watch.read()), asyncio.ensure_future(self._detect())]
@@ -118,7 +85,7 @@ class CrisisLoop(Service):
                 await self._restore(assigned)
             wait = max(self._checkpointed + interval - time.monotonic(), 0.0) if self._offsets else 0.5
             fetched = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=MAX_SIGNALS)
-            async with self._busy:
+            async with self.busy:
                 events = self._feed(fetched)
                 if events or (self._offsets and time.monotonic() >= self._checkpointed + interval):
                     await self._checkpoint(events)
@@ -189,9 +156,8 @@ class CrisisLoop(Service):
                  refused=refused, seconds=round(time.perf_counter() - started, 2))
 
     async def revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        async with self._busy:
-            if self._offsets:  # the next holder of a partition starts from what was counted here
-                await self._checkpoint([])
+        async with self.busy:
+            await self.finish()  # the next holder of a partition starts from what was counted here
             await self.delivery.flush()
             for tp in revoked:
                 self._detectors.pop(tp.partition, None)

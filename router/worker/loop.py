@@ -35,7 +35,28 @@ class _Fetched:
     read_at: float  # time.perf_counter() when it was read: the log says how long it waited, and where
 
 
-class RoutingLoop(Service):
+class Health:
+    """What `/ready` and `/live` make of a service: ready while its task runs with partitions, live while it moves."""
+
+    settings: Settings
+    heartbeat: float  # time.monotonic() when its task last moved on
+    _task: asyncio.Task | None
+
+    @property
+    def assigned(self) -> list[int]:
+        raise NotImplementedError
+
+    @property
+    def ready(self) -> bool:
+        return self._task is not None and not self._task.done() and bool(self.assigned)
+
+    @property
+    def live(self) -> bool:
+        stalled = time.monotonic() - self.heartbeat > self.settings.delivery_timeout_seconds + 30
+        return self._task is not None and not self._task.done() and not stalled
+
+
+class RoutingLoop(Health, Service):
     """Consumes the input topic with manual commits; a batch's offsets are committed only once delivered.
 
     Batches are read and routed ahead, while the batch before them waits for its acknowledgements, but
@@ -59,15 +80,6 @@ class RoutingLoop(Service):
             return []
         return sorted(tp.partition for tp in self.consumer.assignment() if tp.topic == self.settings.input_topic)
 
-    @property
-    def ready(self) -> bool:
-        return self._task is not None and not self._task.done() and bool(self.assigned)
-
-    @property
-    def live(self) -> bool:
-        stalled = time.monotonic() - self.heartbeat > self.settings.delivery_timeout_seconds + 30
-        return self._task is not None and not self._task.done() and not stalled
-
     async def on_start(self) -> None:
         # aiokafka's clients bind to the running event loop, so they are made here and not in __init__.
         self.consumer, self.producer = _consumer(self.settings), Producer(lambda: _producer(self.settings))
@@ -75,7 +87,8 @@ class RoutingLoop(Service):
         await self.producer.get()
         await self.consumer.start()
         self._assigned = _Assigned(self.consumer, self._in_flight)
-        topics = [self.settings.input_topic, self.settings.claims_topic, self.settings.corrections_topic]
+        settings = self.settings
+        topics = [settings.input_topic, settings.claims_topic, settings.corrections_topic, settings.labelled_topic]
         self.consumer.subscribe(topics, listener=self._assigned)
 
     async def on_started(self) -> None:
@@ -297,7 +310,8 @@ def _consumer(settings: Settings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         **client_options(settings),
         group_id=settings.app_id,
-        # Partition n of the input and of the claims goes to the same worker: a claim meets its thread's state.
+        # Partition n of the input, of the claims and of the labelled topic goes to the same worker: a claim, and a
+        # mention back from the careful lane, meet their thread's state.
         partition_assignment_strategy=(RangePartitionAssignor,),
         client_id=f"{settings.app_id}-{settings.instance_id}",
         enable_auto_commit=False,
@@ -323,7 +337,7 @@ def _producer(settings: Settings) -> AIOKafkaProducer:
 
 def _record(message: ConsumerRecord) -> Record:
     return Record(message.value, message.key, message.topic, message.partition, message.offset,
-                  message.timestamp / 1000)
+                  message.timestamp / 1000, tuple(message.headers))
 
 
 def _observe(tally: Tally) -> None:
@@ -335,3 +349,5 @@ def _observe(tally: Tally) -> None:
         metrics.MENTIONS_ROUTED.labels(label=label, owner=owner).inc(count)
     for reason, count in tally.dead.items():
         metrics.MENTIONS_DEAD_LETTERED.labels(reason=reason).inc(count)
+    if tally.careful:
+        metrics.MENTIONS_CAREFUL.inc(tally.careful)

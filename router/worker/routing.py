@@ -22,10 +22,12 @@ from router.corrections import correction_problem
 from router.crisis.live import Live, OpenIncidents, signal_record
 from router.crisis.settings import Incident
 from router.errors import DeadLetterKind
-from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for, route_batch
+from router.pipeline import DeadLettered, Message, Outcome, Record, Router, messages_for
 from router.rules import ConfigHolder, RoutingConfig
 from router.settings import Settings
+from router.worker.delivery import Outgoing
 from router.worker.fault_injection import RaisingClassifier
+from router.worker.lanes import fast_lane, handed_on, route_fast, route_labelled
 from router.worker.models import ModelHolder
 
 log = structlog.get_logger("router.worker")
@@ -38,6 +40,7 @@ class Tally:
     routed: Counter[tuple[str, str]] = field(default_factory=Counter)  # (label, owner)
     dead: Counter[str] = field(default_factory=Counter)  # by kind
     produced_at: list[float] = field(default_factory=list)  # each routed record's timestamp
+    careful: int = 0  # records handed to the careful lane
 
     @property
     def outcomes(self) -> int:
@@ -47,13 +50,14 @@ class Tally:
         self.routed.update(other.routed)
         self.dead.update(other.dead)
         self.produced_at.extend(other.produced_at)
+        self.careful += other.careful
 
 
 @dataclass(frozen=True, slots=True)
 class RoutedBatch:
     # Plain (topic, key, value) tuples: they cross a pipe in bulk, and unpickling a named tuple calls its
     # constructor once per message.
-    messages: list[tuple[str, bytes | None, bytes]]
+    messages: list[Outgoing]
     tally: Tally
 
     @classmethod
@@ -89,7 +93,7 @@ class Shard:
         settings, side_topics = self._settings, self._side_topics
         side = [record for record in records if record.topic in side_topics]
         mentions = [record for record in records if record.topic not in side_topics] if side else records
-        messages: list[tuple[str, bytes | None, bytes]] = []
+        messages: list[Outgoing] = []
         outcomes: list[Outcome] = []
         for record in side:
             if record.topic == settings.corrections_topic:  # only checked here: `corrections export` reads them
@@ -100,13 +104,40 @@ class Shard:
             outcomes += _refused(record, DeadLetterKind.INVALID_CLAIM, folded.problem)
         detecting = config.crisis is not None and config.crisis.enabled  # off: no incident resolves, none applies
         live = Live(incidents or {}) if detecting else None
-        outcomes += route_batch(mentions, Router(self.classifier, config), datetime.now(timezone.utc),
-                                self.conversations, live)
+        routed, handed = self._route_mentions(mentions, config, live)
+        outcomes += routed
         messages += [(topic, key, value) for outcome in outcomes
                      for topic, key, value in fitted_messages(outcome, settings)]
+        messages += handed
         if live is not None:
             messages += [(settings.signals_topic, *signal_record(signal)) for signal in live.signals()]
-        return RoutedBatch(messages, _tally(outcomes))
+        tally = _tally(outcomes)
+        tally.careful = len(handed)
+        return RoutedBatch(messages, tally)
+
+    def _route_mentions(self, records: Sequence[Record], config: RoutingConfig,
+                        live: Live | None) -> tuple[list[Outcome], list[Outgoing]]:
+        """The outcomes of the share's mentions, and the records it hands to the careful lane.
+
+        Those back from the careful lane go first: they came before the others.
+        """
+        settings = self._settings
+        router, now = Router(fast_lane(self.classifier, config), config), datetime.now(timezone.utc)
+        labelled = [record for record in records if record.topic == settings.labelled_topic]
+        outcomes: list[Outcome] = []
+        if labelled:
+            records = [record for record in records if record.topic != settings.labelled_topic]
+            outcomes += route_labelled(labelled, router, now, self.conversations, live)
+        routed, waiting = route_fast(records, router, now, self.conversations, live)
+        outcomes += routed
+        handed: list[Outgoing] = []
+        for record in waiting:
+            message = handed_on(record, settings.careful_topic, settings.max_message_bytes)
+            if isinstance(message, DeadLettered):
+                outcomes.append(message)
+            else:
+                handed.append(message)
+        return outcomes, handed
 
     def restore(self, entries: Sequence[tuple[bytes | None, bytes | None]]) -> int:
         """Apply changelog entries; the number refused, each logged."""

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from parity import with_careful_below
 from pydantic import SecretStr
 
 from router.kafka_io import delete_topics_of_run
@@ -53,8 +54,14 @@ def bootstrap_servers() -> str:
 def worker_settings(bootstrap_servers, tmp_path) -> Settings:
     """Settings for one test: its own app id, topics (input, outputs, conversations, crisis) and web port."""
     run = f"it-{uuid.uuid4().hex[:8]}"
+    # The default config without its careful stage: a worker alone routes every mention. The careful lane's
+    # tests (test_worker_careful.py) start one beside the worker, with a careful_below of their own.
+    config = tmp_path / "fixture" / "router.yaml"
+    config.parent.mkdir()
+    config.write_text(with_careful_below(Settings.model_fields["config_path"].default.read_text(), None))
     settings = Settings.of_run(
         run,
+        config_path=config,
         kafka_bootstrap_servers=bootstrap_servers,
         web_port=_free_port(),
         config_reload_seconds=0.5,
@@ -86,16 +93,16 @@ def worker_environment():
 
 @pytest.fixture
 def start_worker(tmp_path):
-    """Factory: start `inbox-router worker` with the given settings; stopped at teardown.
+    """Factory: start `inbox-router worker` (or `command`, e.g. `careful`) with the given settings; stopped at teardown.
 
     Starting it again with the same settings restarts the same worker (same group, same instance id),
     e.g. after `process.kill()`; each start writes its own log in the test's temporary path.
     """
     processes = []
 
-    def start(settings: Settings) -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(processes)}.log", "w")
-        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], cwd=REPO,
+    def start(settings: Settings, command: str = "worker") -> subprocess.Popen:
+        log = open(tmp_path / f"{command}-{len(processes)}.log", "w")
+        process = subprocess.Popen([sys.executable, "-m", "router.cli", command], cwd=REPO,
                                    env=_worker_environment(settings),
                                    stdout=log, stderr=subprocess.STDOUT)
         processes.append((process, log))

@@ -1,10 +1,14 @@
-"""Replay predicts production: the live worker and an offline replay decide the same for the same mentions."""
+"""Replay predicts production: the live worker and an offline replay decide the same for the same mentions.
+
+With the fixture's config, which has no careful stage (test_worker_careful.py has the cascade's).
+"""
 
 import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from parity import comparable, without_crisis
 
 from router.classify.model import Classifier
 from router.conversations import Conversations
@@ -23,27 +27,11 @@ ARCHIVES = [SAMPLES / name for name in ("mentions.jsonl", "twitter.jsonl", "face
 
 
 def _comparable(decision: dict) -> tuple[str, str]:
-    """A decision without `routed_at`, the one field that is the clock (wall time live, event time in replay)."""
-    routing = {key: value for key, value in decision["routing"].items() if key != "routed_at"}
-    return decision["mention_id"], json.dumps({**decision, "routing": routing}, sort_keys=True)
-
-
-def _without_crisis(text: str) -> str:
-    """The config text without its top-level `crisis:` section."""
-    kept, inside = [], False
-    for line in text.splitlines(keepends=True):
-        if line[:1] not in (" ", "#", "\n", ""):
-            inside = line.startswith("crisis:")
-        if not inside:
-            kept.append(line)
-    return "".join(kept)
+    return decision["mention_id"], comparable(decision)
 
 
 async def test_replay_and_worker_make_identical_decisions(worker_settings, start_worker, tmp_path):
-    # Without its crisis section: the live worker routes in an incident from the moment it reads the incident's
-    # opening event, so mentions published with the one that opened it may differ (test_worker_crisis.py
-    # compares the incidents themselves).
-    (tmp_path / "router.yaml").write_text(_without_crisis(worker_settings.config_path.read_text()))
+    (tmp_path / "router.yaml").write_text(without_crisis(worker_settings.config_path.read_text()))
     worker_settings = worker_settings.model_copy(update={"config_path": tmp_path / "router.yaml"})
     router = Router(Classifier.load(worker_settings.model_dir), load_config(worker_settings.config_path))
     offline = list(replay(read_archives(ARCHIVES), router, conversations=Conversations()))

@@ -63,9 +63,12 @@ def test_the_crisis_sample_opens_exactly_one_incident_and_resolves_it(capsys, tm
     assert (incident["scope"], incident["trigger"]) == ("brand:chateau", "spike")
     assert incident["opened_at"] < incident["resolved_at"] and incident["count"] >= 10 > 4 * incident["baseline"]
     events = [json.loads(line) for line in (tmp_path / "incidents.jsonl").read_text().splitlines()]
-    assert [event["state"] for event in events] == ["opened", "updated", "resolved"]
+    # The config's careful stage reads three of the sample's unsure illness reports as `other` (model card,
+    # "Careful stage"): the incident opens at 15:41 rather than 15:27 and does not grow by half, so it is not
+    # updated; with the fast stage alone it is.
+    assert [event["state"] for event in events] == ["opened", "resolved"]
     # Each event is a record in public affairs' queue, with legal in copy, and in the hub.
-    assert data["incident_records_by_queue"] == {"dept.legal": 3, "dept.public_affairs": 3, "social.hub": 3}
+    assert data["incident_records_by_queue"] == {"dept.legal": 2, "dept.public_affairs": 2, "social.hub": 2}
     decisions = [json.loads(line) for line in (tmp_path / "decisions.jsonl").read_text().splitlines()]
     members = [d for d in decisions if d["routing"]["incident_id"] == incident["incident_id"]]
     assert len(members) == incident["mentions"] > 20

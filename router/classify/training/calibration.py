@@ -22,26 +22,45 @@ def held_out_logits(data: Labelled, weights: np.ndarray) -> tuple[np.ndarray, np
 
     Records without a batch (the converted public sets) always train. None without two batches or more.
     """
+    texts = np.asarray(data.texts, dtype=object)
+
+    def fit_and_score(train: np.ndarray, held: np.ndarray, labels: np.ndarray):
+        model = build_estimator(calibrate=False)
+        model.fit(list(texts[train]), list(labels[train]), model__sample_weight=weights[train])
+        return model.classes_, model.decision_function(list(texts[held]))
+
+    return by_batch(data, fit_and_score)
+
+
+def by_batch(data: Labelled, fit_and_score) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """(logits, gold column, classes) of each batch's records, rows in batch order, each batch in data order.
+
+    `fit_and_score(train_mask, held_mask, labels)` fits a model on the rows of the first mask and returns its
+    classes and its decision scores of the rows of the second. None without two batches or more.
+    """
     groups = np.asarray([group if group is not None else "" for group in (data.groups or [])], dtype=object)
     batches = sorted(set(groups) - {""})
     if len(batches) < 2:
         return None
-    texts, labels = np.asarray(data.texts, dtype=object), np.asarray(data.labels, dtype=object)
+    labels = np.asarray(data.labels, dtype=object)
     classes = sorted(set(data.labels))
     logits, gold = [], []
     for batch in batches:
         held = groups == batch
-        model = build_estimator(calibrate=False)
-        model.fit(list(texts[~held]), list(labels[~held]), model__sample_weight=weights[~held])
-        scores = np.asarray(model.decision_function(list(texts[held])), dtype=float)
-        if scores.ndim == 1:  # two labels: scikit-learn's temperature reads the score d as the logits (-d, d)
-            scores = np.column_stack([-scores, scores])
-        known = [str(c) for c in model.classes_]
-        full = np.full((len(scores), len(classes)), -np.inf)  # a label missing from the training folds: never
-        full[:, [classes.index(c) for c in known]] = scores
-        logits.append(full)
+        known, scores = fit_and_score(~held, held, labels)
+        logits.append(logits_over(classes, known, scores))
         gold.append([classes.index(label) for label in labels[held]])
     return np.vstack(logits), np.concatenate(gold), classes
+
+
+def logits_over(classes: list[str], known, scores) -> np.ndarray:
+    """A model's decision scores as one column per label of `classes`; -inf for a label it was not trained on."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim == 1:  # two labels: scikit-learn's temperature reads the score d as the logits (-d, d)
+        scores = np.column_stack([-scores, scores])
+    full = np.full((len(scores), len(classes)), -np.inf)  # a label missing from the training folds: never
+    full[:, [classes.index(str(c)) for c in known]] = scores
+    return full
 
 
 def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:

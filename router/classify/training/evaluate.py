@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from router.classify.careful import Cascade
+from router.classify.labels import CAREFUL_STAGE, Classification
 from router.classify.model import Classifier
 from router.classify.training.corpus import Labelled
 from router.classify.training.estimator import RANDOM_STATE, build_estimator
@@ -23,6 +25,24 @@ def score_model(classifier: Classifier, data: Labelled) -> dict:
     result = score(data.labels, predicted, probabilities, classifier.labels)
     result["model"] = classifier.version
     return result
+
+
+def score_cascade(cascade: Cascade, data: Labelled) -> dict:
+    """Metrics of the labels routing would use, and of the fast stage alone on the same texts; the share of
+    texts the careful stage looked at again."""
+    fast, final = cascade.stages(data.texts, data.langs)
+    labels = list(cascade.careful.labels)
+    result = _score_labelled(final, labels, data)
+    result["fast"] = _score_labelled(fast, labels, data)
+    result["careful_share"] = float(np.mean([c.stage == CAREFUL_STAGE for c in final])) if final else 0.0
+    result["careful_below"] = cascade.below
+    result["model"] = cascade.version
+    return result
+
+
+def _score_labelled(labelled: list[Classification], labels: list[str], data: Labelled) -> dict:
+    probabilities = np.array([[c.scores.get(label, 0.0) for label in labels] for c in labelled])
+    return score(data.labels, [c.label for c in labelled], probabilities, labels)
 
 
 def cross_validate(data: Labelled, folds: int) -> dict:

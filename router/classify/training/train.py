@@ -22,7 +22,8 @@ THRESHOLD_RANGE = (0.5, 0.8)
 MIN_LANGUAGE_EXAMPLES = 100
 
 
-def _check(data: Labelled) -> None:
+def check(data: Labelled) -> None:
+    """Refuse data too thin to train on: fewer than two labels, or fewer than 10 examples of one."""
     counts = data.counts()
     if len(counts) < 2:
         raise ModelError(f"training needs at least two labels, got {counts}")
@@ -32,7 +33,7 @@ def _check(data: Labelled) -> None:
         raise ModelError(f"too few examples to train on for {scarce}; at least 10 per label are needed")
 
 
-def _weights(data: Labelled) -> np.ndarray:
+def sample_weights(data: Labelled) -> np.ndarray:
     return np.asarray(data.weights if data.weights is not None else [1.0] * len(data), dtype=float)
 
 
@@ -60,8 +61,8 @@ def holdout_metrics(data: Labelled, held_out_temperature: float | None = None) -
     With `held_out_temperature`, the model is calibrated as the shipped one is (see calibration.py).
     """
     train_x, test_x, train_y, test_y, train_w, _ = train_test_split(
-        data.texts, data.labels, _weights(data), test_size=HOLDOUT, stratify=data.labels, random_state=RANDOM_STATE
-    )
+        data.texts, data.labels, sample_weights(data), test_size=HOLDOUT, stratify=data.labels,
+        random_state=RANDOM_STATE)
     pipeline = fit(train_x, train_y, train_w)
     if held_out_temperature is not None:
         calibration.set_temperature(pipeline, held_out_temperature)
@@ -91,11 +92,11 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
 
 def train(data: Labelled, out: Path, sources: list[str] | None = None) -> dict:
     """Fit on everything after measuring on a held-out split; write model.skops and manifest.json."""
-    _check(data)
-    held_out = calibration.held_out_logits(data, _weights(data))
+    check(data)
+    held_out = calibration.held_out_logits(data, sample_weights(data))
     held_out_temperature = calibration.fit_temperature(*held_out[:2]) if held_out is not None else None
     metrics, threshold = holdout_metrics(data, held_out_temperature)
-    pipeline = fit(data.texts, data.labels, _weights(data))
+    pipeline = fit(data.texts, data.labels, sample_weights(data))
     stratified_temperature = calibration.temperature(pipeline)
     if held_out_temperature is not None:
         calibration.set_temperature(pipeline, held_out_temperature)
