@@ -8,7 +8,8 @@ a few malformed), each process on topics and a group of its own, deleted afterwa
      same publisher and collector;
   3. latency, publish to decision, at a steady offered load against a fresh worker, after a few seconds of it;
   4. the worker's peak resident memory;
-  5. classification alone and the offline replay on one core (bench_classify.py, bench_replay.py).
+  5. classification alone and the offline replay on one core (bench_classify.py, bench_replay.py), and with a
+     careful stage in the config, the replay through it and the careful stage alone (bench_careful.py).
 Prints a table with PASS/FAIL beside each target and writes build/bench.json; exits 0 either way.
 
     python bench/bench_worker.py [--records 100000] [--rate 2000] [--seconds 20] [--config FILE]
@@ -22,19 +23,24 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import bench_careful
 import latency
 import processes
 from one_core import per_second
 from records import Sample, samples
 from report import machine, table, write
+from ruamel.yaml import YAML
 from throughput import deliver, records_per_second
 from topics import count_records, phase_settings, prefixed_config
 
 from router.kafka_io import delete_topics_of_run, ensure_topics
+from router.rules import load_config
 from router.settings import REPO_ROOT, Settings
 
 LOGS = REPO_ROOT / "build" / "bench-logs"
 WARM_UP = 200  # records each process routes, untimed, before it is measured
+CASCADE_RECORDS = 5_000  # replayed through the careful stage
+CAREFUL_TEXTS = 300  # through the careful stage alone
 
 
 def main() -> None:
@@ -58,7 +64,7 @@ def main() -> None:
             figures = _kafka_figures(run, Path(tmp), args.config, records, warm, pool[:steady], args.rate)
         finally:
             asyncio.run(delete_topics_of_run(Settings(), run))
-    figures |= _one_core_figures(args.records)
+    figures |= _one_core_figures(args.records, args.config)
     figures |= {"records": len(records), "malformed": sum(s.mention_id is None for s in records), "machine": host,
                 "config": os.path.relpath(args.config, REPO_ROOT)}
     print(table(figures))
@@ -137,13 +143,36 @@ def _outcomes(settings: Settings) -> set[str]:
     return {settings.decisions_topic, settings.dead_letter_topic, settings.careful_topic}
 
 
-def _one_core_figures(records: int) -> dict:
+def _one_core_figures(records: int, config: Path) -> dict:
+    """Classification alone and the replay of the fast stage, the issue's ratio; the careful stage apart.
+
+    The careful stage reads about 50 tweets a second on one core (its encoder's matrix products): a replay
+    through it goes at the pace of its share of unsure mentions, so it is timed on a smaller archive.
+    """
     classify = per_second("bench_classify")
     print(f"classify: {classify:,.0f} mentions/s", flush=True)
-    replay = per_second("bench_replay", mentions=records)
+    with tempfile.TemporaryDirectory(prefix="bench-fast-") as tmp:
+        replay = per_second("bench_replay", mentions=records, config=_fast_stage(config, Path(tmp)))
     print(f"replay: {replay:,.0f} mentions/s", flush=True)
-    return {"classify_per_s": round(classify, 1), "replay_per_s": round(replay, 1),
-            "replay_over_classify": round(replay / classify, 3)}
+    figures = {"classify_per_s": round(classify, 1), "replay_per_s": round(replay, 1),
+               "replay_over_classify": round(replay / classify, 3)}
+    if load_config(config).careful_below is not None:
+        cascade = per_second("bench_replay", mentions=CASCADE_RECORDS, config=config)
+        careful = bench_careful.measure(bench_careful.texts_of(None, CAREFUL_TEXTS), repeat=1)
+        print(f"replay with the careful stage: {cascade:,.0f} mentions/s; careful stage: {careful:,.0f} texts/s",
+              flush=True)
+        figures |= {"replay_with_careful_per_s": round(cascade, 1), "careful_per_s": round(careful, 1)}
+    return figures
+
+
+def _fast_stage(config: Path, folder: Path) -> Path:
+    """A copy of the config without its careful stage."""
+    yaml = YAML()
+    doc = yaml.load(config)
+    doc.pop("careful_below", None)
+    path = folder / config.name
+    yaml.dump(doc, path)
+    return path
 
 
 if __name__ == "__main__":

@@ -64,8 +64,11 @@ def table(figures: dict) -> str:
         (f"latency at {figures['latency']['offered_per_s']:,.0f}/s, p50 / p95 / p99",
          f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['p99']:.0f} ms", "p99 " + verdict["latency_p99_ms"]),
         ("classify alone, one core", f"{figures['classify_per_s']:,.0f} mentions/s", ""),
-        ("offline replay, one core", f"{figures['replay_per_s']:,.0f} mentions/s", ""),
+        ("offline replay of the fast stage, one core", f"{figures['replay_per_s']:,.0f} mentions/s", ""),
         ("replay / classify", f"{figures['replay_over_classify']:.2f}", verdict["replay_over_classify"]),
+        *([("offline replay with the careful stage, one core", f"{figures['replay_with_careful_per_s']:,.0f} "
+            "mentions/s", ""), ("careful stage alone, one core", f"{figures['careful_per_s']:,.0f} texts/s", "")]
+          if "careful_per_s" in figures else []),
         ("worker peak RSS (VmHWM), routing processes included", f"{figures['rss_mb']:.0f} MiB", verdict["rss_mb"]),
     ]
     host = figures["machine"]
