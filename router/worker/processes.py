@@ -236,10 +236,7 @@ def _answer(data: bytes) -> Any:
 
 def _serve(connection: Connection, settings: Settings, model: ModelFiles) -> None:
     """A routing process: load the model, then route each batch it is sent until its pipe closes."""
-    # Ctrl-C, and a SIGTERM sent to the whole process group (systemd's default, `timeout`), reach us too: the
-    # worker stops us once the batches in flight are delivered, and we exit when it closes the pipe or dies.
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the worker stops us
     configure_logging(settings.log_format, settings.log_level)
     try:
         classifier = load_classifier(settings, model)
