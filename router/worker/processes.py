@@ -7,6 +7,7 @@ spawned, not forked: the worker runs threads (aiokafka, faust) that a fork would
 """
 
 import asyncio
+import atexit
 import gc
 import multiprocessing
 import pickle
@@ -68,6 +69,9 @@ class ProcessRouting:
         context = multiprocessing.get_context("spawn")
         self._children = [_Child.start(context, settings, number, self._model)
                           for number in range(settings.routing_processes)]
+        # However the worker exits, the pipes close before multiprocessing's own exit handler joins the processes
+        # (handlers run last registered first): they ignore SIGTERM, and would wait for their pipe's end forever.
+        atexit.register(self.stop)
         try:  # each loads the model before the worker joins the group: a broken model stops the worker here
             self.model_version = {child.wait_ready() for child in self._children}.pop()
         except RouterError:
@@ -105,6 +109,7 @@ class ProcessRouting:
                 loop.remove_reader(child.sentinel)
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         for child in self._children:
             child.stop()
 
@@ -131,6 +136,7 @@ class _Child:
         self._queue: deque[tuple[bytes, asyncio.Future[Any]]] = deque()
         self._busy = False
         self._reading = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop that watches the pipe, once submitted to
 
     @classmethod
     def start(cls, context: Any, settings: Settings, number: int, model: ModelFiles) -> "_Child":
@@ -155,7 +161,7 @@ class _Child:
         loop = asyncio.get_running_loop()
         if not self._reading:
             loop.add_reader(self._connection.fileno(), self._receive)
-            self._reading = True
+            self._reading, self._loop = True, loop
         answer: asyncio.Future[Any] = loop.create_future()
         self._queue.append((pickle.dumps(request, pickle.HIGHEST_PROTOCOL), answer))
         if not self._busy:
@@ -163,9 +169,14 @@ class _Child:
         return answer
 
     def stop(self) -> None:
-        if self._reading:
-            asyncio.get_event_loop().remove_reader(self._connection.fileno())
-        self._connection.close()  # the process reads end-of-file and exits
+        """Close the pipe, so that the process reads end-of-file and exits; killed if it has not in STOP_SECONDS.
+
+        Once is enough: later calls, such as the one at interpreter exit, find the pipe closed.
+        """
+        if self._connection.closed:
+            return
+        self._unwatch()
+        self._connection.close()
         self._process.join(STOP_SECONDS)
         if self._process.is_alive():
             self._process.kill()
@@ -194,12 +205,18 @@ class _Child:
         self._send_next()
 
     def _fail_all(self, error: RouterError) -> None:
-        asyncio.get_event_loop().remove_reader(self._connection.fileno())
-        self._reading = self._busy = False
+        self._unwatch()
+        self._busy = False
         while self._queue:
             _, answer = self._queue.popleft()
             if not answer.done():
                 answer.set_exception(error)
+
+    def _unwatch(self) -> None:
+        """The loop no longer reads the pipe; a loop closed already (at interpreter exit) has nothing to remove."""
+        if self._reading and self._loop is not None:
+            self._loop.remove_reader(self._connection.fileno())
+        self._reading = False
 
     def _receive_blocking(self) -> bytes:
         try:
@@ -236,7 +253,10 @@ def _answer(data: bytes) -> Any:
 
 def _serve(connection: Connection, settings: Settings, model: ModelFiles) -> None:
     """A routing process: load the model, then route each batch it is sent until its pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the worker stops us
+    # Ctrl-C, and a SIGTERM sent to the whole process group (systemd's default, `timeout`), reach us too: the
+    # worker stops us once the batches in flight are delivered, and we exit when it closes the pipe or dies.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_IGN)
     configure_logging(settings.log_format, settings.log_level)
     try:
         classifier = load_classifier(settings, model)

@@ -102,8 +102,9 @@ def start_worker(tmp_path):
 
     def start(settings: Settings, command: str = "worker") -> subprocess.Popen:
         log = open(tmp_path / f"{command}-{len(processes)}.log", "w")
+        # A session of its own, as a service manager starts it: a test may signal its whole process group.
         process = subprocess.Popen([sys.executable, "-m", "router.cli", command], cwd=REPO,
-                                   env=_worker_environment(settings),
+                                   env=_worker_environment(settings), start_new_session=True,
                                    stdout=log, stderr=subprocess.STDOUT)
         processes.append((process, log))
         _wait_until_serving(process, settings.web_port, Path(log.name))

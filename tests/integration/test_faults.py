@@ -250,10 +250,16 @@ def kill_hard(process: subprocess.Popen) -> None:
     process.wait()
 
 
-async def sigterm(watch: Watch, process: subprocess.Popen) -> tuple[int | None, float]:
-    """The exit code (None if still running after SIGTERM_EXIT_SECONDS) and how long the worker took to exit."""
+async def sigterm(watch: Watch, process: subprocess.Popen, whole_group: bool = False) -> tuple[int | None, float]:
+    """The exit code (None if still running after SIGTERM_EXIT_SECONDS) and how long the worker took to exit.
+
+    `whole_group` sends it to the worker's routing processes too, as systemd (KillMode=control-group) does.
+    """
     started = time.monotonic()
-    process.terminate()
+    if whole_group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.terminate()
     try:
         code = await watch.meanwhile(process.wait, SIGTERM_EXIT_SECONDS)
     except subprocess.TimeoutExpired:
@@ -345,14 +351,15 @@ async def test_second_worker_joins_and_first_leaves(worker_settings, start_worke
     assert figures.missing_queue_copies == 0
 
 
-async def test_sigterm_and_restart(worker_settings, start_worker):
+@pytest.mark.parametrize("whole_group", [False, True])
+async def test_sigterm_and_restart(worker_settings, start_worker, whole_group):
     settings = with_settings(worker_settings, instance_id=f"{worker_settings.app_id}-a")
     mentions = realistic_mentions(6_000, settings.app_id)
     async with Watch("sigterm-restart at_least_once", settings) as watch:
         process = await watch.meanwhile(start_worker, settings)
         feed = publishing(settings, mentions.values(), rate=400)  # still arriving while it is down
         await watch.until(2_000, "SIGTERM", process)
-        code, seconds = await sigterm(watch, process)
+        code, seconds = await sigterm(watch, process, whole_group)
         watch.note(f"exited with {code} {seconds:.1f} s after SIGTERM")
         process = await watch.meanwhile(start_worker, settings)
         watch.note("restarted and ready")
