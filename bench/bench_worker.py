@@ -8,7 +8,7 @@ a few malformed), each process on topics and a group of its own, deleted afterwa
      same publisher and collector; the worker and the plain passthrough take turns, `--rounds` times each,
      and each keeps its best run;
   3. latency, publish to decision, at a steady offered load against a fresh worker, after a few seconds of it;
-  4. the worker's peak resident memory;
+  4. the worker's peak memory, its routing processes included: their proportional set sizes summed;
   5. classification alone and the offline replay on one core (bench_classify.py, bench_replay.py), and with a
      careful stage in the config, the replay through it and the careful stage alone (bench_careful.py).
 Prints a table with PASS/FAIL beside each target and writes build/bench.json; exits 0 either way.
@@ -84,23 +84,24 @@ def _kafka_figures(run: str, tmp: Path, config: Path, records: list[Sample], war
 
     # Rounds of the worker then the passthrough, each side's best kept: on a 2-core machine shared with the broker,
     # either side's rate moves by a third from one run to the next, and taking turns gives both the same chances.
-    worker_runs, passthrough_runs, worker_rss = [], [], 0.0
+    worker_runs, passthrough_runs, memories = [], [], []
     for round_ in range(1, rounds + 1):
         phase = settings(f"worker{round_}")
-        worker_per_s, rss = _worker_throughput(phase, queues, values, warm)
+        worker_per_s, memory = _worker_throughput(phase, queues, values, warm)
         worker_runs.append(round(worker_per_s, 1))
-        worker_rss = max(worker_rss, rss)
+        memories.append(memory)
         if round_ == 1:  # the queues are the run's, so later rounds add to what this one wrote
             fanout = asyncio.run(count_records(phase, queues | _outcomes(phase))) / (len(values) + len(warm))
             copies = max(2, round(fanout))  # at least a queue copy and a decision
         print(f"worker: {worker_per_s:,.0f} records/s, {fanout:.2f} outputs per record", flush=True)
-        ceiling_per_s, ceiling_rss = _passthrough_throughput(settings(f"passthrough{round_}"), copies, values, warm)
+        ceiling_per_s, ceiling_memory = _passthrough_throughput(settings(f"passthrough{round_}"), copies, values, warm)
         passthrough_runs.append(round(ceiling_per_s, 1))
         print(f"passthrough: {ceiling_per_s:,.0f} records/s, {copies} outputs per record", flush=True)
     worker_per_s, ceiling_per_s = max(worker_runs), max(passthrough_runs)
     batched_per_s, _ = _passthrough_throughput(settings("batched"), copies, values, warm, batched=True)
     print(f"passthrough producing batches as the worker does: {batched_per_s:,.0f} records/s", flush=True)
-    steady_latency, latency_rss = _worker_latency(settings("latency"), queues, steady, warm, rate)
+    steady_latency, latency_memory = _worker_latency(settings("latency"), queues, steady, warm, rate)
+    memories.append(latency_memory)
     print(f"latency: p99 {steady_latency.p99_ms:.0f} ms at {steady_latency.offered_per_s:,.0f}/s", flush=True)
     return {
         "passthrough_per_s": round(ceiling_per_s, 1),
@@ -111,9 +112,10 @@ def _kafka_figures(run: str, tmp: Path, config: Path, records: list[Sample], war
         "latency_ms": {"p50": round(steady_latency.p50_ms, 1), "p95": round(steady_latency.p95_ms, 1),
                        "p99": round(steady_latency.p99_ms, 1)},
         "latency": {"offered_per_s": round(steady_latency.offered_per_s, 1), "decisions": steady_latency.decisions},
-        "rss_mb": round(max(worker_rss, latency_rss), 1),
+        "rss_mb": round(max(memory.pss_mib for memory in memories), 1),
+        "rss_summed_hwm_mb": round(max(memory.summed_hwm_mib for memory in memories), 1),
         "worker_outputs_per_record": round(fanout, 3),
-        "passthrough": {"outputs_per_record": copies, "rss_mb": round(ceiling_rss, 1)},
+        "passthrough": {"outputs_per_record": copies, "rss_mb": round(ceiling_memory.pss_mib, 1)},
         # The same passthrough producing one batch per partition, as the worker does: the worker over this
         # says how much of the ratio comes from routing rather than from producing differently.
         "passthrough_batched_per_s": round(batched_per_s, 1),
@@ -122,33 +124,34 @@ def _kafka_figures(run: str, tmp: Path, config: Path, records: list[Sample], war
 
 
 def _worker_throughput(settings: Settings, queues: set[str], values: list[bytes],
-                       warm: list[bytes]) -> tuple[float, float]:
-    """Records per second and peak RSS."""
+                       warm: list[bytes]) -> tuple[float, processes.Memory]:
     asyncio.run(ensure_topics(settings, queues | _outcomes(settings) | {settings.input_topic}))
-    with processes.worker(settings, LOGS / "worker.log") as worker:
+    with processes.worker(settings, LOGS / "worker.log") as worker, processes.MemoryWatch(worker.pid) as memory:
         per_s = asyncio.run(records_per_second(settings, _outcomes(settings), values, warm))
-        return per_s, processes.peak_rss_mib(worker.pid)
+    return per_s, memory.figures
 
 
 def _passthrough_throughput(settings: Settings, copies: int, values: list[bytes], warm: list[bytes],
-                            batched: bool = False) -> tuple[float, float]:
+                            batched: bool = False) -> tuple[float, processes.Memory]:
     # The last output stands for the decision: one record on it per input, as the worker's decisions are.
     outputs = [f"{settings.app_id}.queue-{n}" for n in range(1, copies)] + [settings.decisions_topic]
     asyncio.run(ensure_topics(settings, [settings.input_topic, *outputs]))
     log = LOGS / ("passthrough-batched.log" if batched else "passthrough.log")
-    with processes.passthrough(settings, outputs, log, batched) as passthrough:
+    with (processes.passthrough(settings, outputs, log, batched) as passthrough,
+          processes.MemoryWatch(passthrough.pid) as memory):
         per_s = asyncio.run(records_per_second(settings, {settings.decisions_topic}, values, warm))
-        return per_s, processes.peak_rss_mib(passthrough.pid)
+    return per_s, memory.figures
 
 
 def _worker_latency(settings: Settings, queues: set[str], steady: list[Sample], warm: list[bytes],
-                    rate: float) -> tuple[latency.Latency, float]:
+                    rate: float) -> tuple[latency.Latency, processes.Memory]:
     """Latency of a fresh worker, one that carries no backlog from the throughput run."""
     asyncio.run(ensure_topics(settings, queues | _outcomes(settings) | {settings.input_topic}))
-    with processes.worker(settings, LOGS / "worker-latency.log") as worker:
+    with (processes.worker(settings, LOGS / "worker-latency.log") as worker,
+          processes.MemoryWatch(worker.pid) as memory):
         asyncio.run(deliver(settings, _outcomes(settings), warm))
         measured = asyncio.run(latency.measure(settings, steady, rate))
-        return measured, processes.peak_rss_mib(worker.pid)
+    return measured, memory.figures
 
 
 def _outcomes(settings: Settings) -> set[str]:

@@ -69,7 +69,10 @@ def table(figures: dict) -> str:
         *([("offline replay with the careful stage, one core", f"{figures['replay_with_careful_per_s']:,.0f} "
             "mentions/s", ""), ("careful stage alone, one core", f"{figures['careful_per_s']:,.0f} texts/s", "")]
           if "careful_per_s" in figures else []),
-        ("worker peak RSS (VmHWM), routing processes included", f"{figures['rss_mb']:.0f} MiB", verdict["rss_mb"]),
+        ("worker peak memory (summed PSS), routing processes included", f"{figures['rss_mb']:.0f} MiB",
+         verdict["rss_mb"]),
+        ("  their resident high-water marks summed, shared pages each time", f"{figures['rss_summed_hwm_mb']:.0f} MiB",
+         ""),
     ]
     host = figures["machine"]
     head = (f"{figures['records']:,} records ({figures['malformed']:,} malformed), {host['nproc']} CPUs "
