@@ -30,9 +30,8 @@ import processes
 from one_core import per_second
 from records import Sample, samples
 from report import machine, table, write
-from ruamel.yaml import YAML
 from throughput import deliver, records_per_second
-from topics import count_records, phase_settings, prefixed_config
+from topics import changed_config, count_records, phase_settings, prefixed_config
 
 from router.kafka_io import delete_topics_of_run, ensure_topics
 from router.rules import load_config
@@ -169,7 +168,8 @@ def _one_core_figures(records: int, config: Path) -> dict:
     classify = per_second("bench_classify")
     print(f"classify: {classify:,.0f} mentions/s", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-fast-") as tmp:
-        replay = per_second("bench_replay", mentions=records, config=_fast_stage(config, Path(tmp)))
+        fast_stage = changed_config(config, Path(tmp), lambda doc: doc.pop("careful_below", None))
+        replay = per_second("bench_replay", mentions=records, config=fast_stage)
     print(f"replay: {replay:,.0f} mentions/s", flush=True)
     figures = {"classify_per_s": round(classify, 1), "replay_per_s": round(replay, 1),
                "replay_over_classify": round(replay / classify, 3)}
@@ -180,16 +180,6 @@ def _one_core_figures(records: int, config: Path) -> dict:
               flush=True)
         figures |= {"replay_with_careful_per_s": round(cascade, 1), "careful_per_s": round(careful, 1)}
     return figures
-
-
-def _fast_stage(config: Path, folder: Path) -> Path:
-    """A copy of the config without its careful stage."""
-    yaml = YAML()
-    doc = yaml.load(config)
-    doc.pop("careful_below", None)
-    path = folder / config.name
-    yaml.dump(doc, path)
-    return path
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The topics of one bench run: all named after the run, counted at the end, and deleted afterwards."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,17 +21,26 @@ def prefixed_config(source: Path, prefix: str, folder: Path) -> tuple[Path, set[
 
     The bench then leaves the shared broker's real department queues alone, and can delete what it wrote.
     """
+    def prefix_queues(doc: dict) -> None:
+        units = list((doc.get("business_units") or {}).values())  # dandelion: each unit's hub and its own spokes
+        for section in filter(None, [doc.get("departments"), doc.get("topics"), *units,
+                                     *(unit.get("departments") for unit in units)]):
+            for name, topic in section.items():
+                if isinstance(topic, str):  # a queue; a unit's accounts and departments are maps
+                    section[name] = f"{prefix}.{topic}"
+
+    path = changed_config(source, folder, prefix_queues)
+    return path, load_config(path).topics()
+
+
+def changed_config(source: Path, folder: Path, change: Callable[[dict], object]) -> Path:
+    """A copy of a routing config in `folder`, its document changed in place by `change`."""
     yaml = YAML()
     doc = yaml.load(source)
-    units = list((doc.get("business_units") or {}).values())  # dandelion: each unit's hub and its own spokes
-    for section in filter(None, [doc.get("departments"), doc.get("topics"), *units,
-                                 *(unit.get("departments") for unit in units)]):
-        for name, topic in section.items():
-            if isinstance(topic, str):  # a queue; a unit's accounts and departments are maps
-                section[name] = f"{prefix}.{topic}"
+    change(doc)
     path = folder / source.name
     yaml.dump(doc, path)
-    return path, load_config(path).topics()
+    return path
 
 
 async def count_records(settings: Settings, topics: set[str]) -> int:
