@@ -83,13 +83,17 @@ class MemoryWatch:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._sampler.join()
+        self._take()  # a last sample, which a block shorter than SAMPLE_SECONDS would otherwise lack
         processes = [self.pid, *_children(self.pid)]
         self.figures.summed_hwm_mib = sum(_status_kib(process, "VmHWM:") for process in processes) / 1024
 
     def _sample(self) -> None:
         while not self._stop.wait(self.SAMPLE_SECONDS):
-            total = sum(_pss_kib(process) for process in [self.pid, *_children(self.pid)]) / 1024
-            self.figures.pss_mib = max(self.figures.pss_mib, total)
+            self._take()
+
+    def _take(self) -> None:
+        total = sum(_pss_kib(process) for process in [self.pid, *_children(self.pid)]) / 1024
+        self.figures.pss_mib = max(self.figures.pss_mib, total)
 
 
 def _pss_kib(pid: int) -> int:
