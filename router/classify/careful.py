@@ -92,7 +92,9 @@ class CarefulModel:
     def probabilities(self, embeddings: np.ndarray, fast: Sequence[Classification]) -> np.ndarray:
         """Rows of probabilities over `labels`, from precomputed sentence vectors and the fast labels."""
         features = np.hstack([embeddings.astype(np.float64), fast_features(fast, self.fast_labels)])
-        return softmax(self.temperature * (features @ self.coef.T + self.intercept))
+        # Row by row: a matrix product's last bits change with the shape of the batch, and a row's must not.
+        logits = np.array([self.coef @ row for row in features]).reshape(len(features), len(self.coef))
+        return softmax(self.temperature * (logits + self.intercept))
 
     def classify(self, texts: Sequence[str], fast: Sequence[Classification]) -> list[Classification]:
         """One careful label per text; its language and doubt are the fast label's."""

