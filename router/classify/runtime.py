@@ -60,7 +60,9 @@ class NgramBlock:
         rows.data /= np.repeat(norms, lengths)
         return rows
 
-    features = tfidf
+    def logits(self, texts: list[str], found: Words | None, weights: np.ndarray) -> np.ndarray:
+        """The block's share of each text's logits: scipy multiplies a sparse matrix row by row."""
+        return self.tfidf(texts, found) @ weights
 
     @property
     def width(self) -> int:
@@ -79,8 +81,14 @@ class LexiconBlock:
     def width(self) -> int:
         return lexicon.SCORES
 
-    def features(self, texts: list[str], found: Words | None = None) -> np.ndarray:
-        return lexicon.score_rows(texts, self.vocabulary, self.valences, found)
+    def logits(self, texts: list[str], found: Words | None, weights: np.ndarray) -> np.ndarray:
+        """The block's share of each text's logits, a score at a time: numpy would hand `scores @ weights` to BLAS,
+        whose last bits change with the number of rows, and a text's label must not change with its batch."""
+        scores = lexicon.score_rows(texts, self.vocabulary, self.valences, found)
+        logits = scores[:, :1] * weights[0]
+        for column in range(1, scores.shape[1]):
+            logits += scores[:, column : column + 1] * weights[column]
+        return logits
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ class LinearModel:
         found = words(normalised) if any(block.kind != "char" for block in self.blocks) else None
         logits = np.tile(self.intercept, (len(normalised), 1))
         for block, weights in zip(self.blocks, self.weights):
-            logits += block.features(normalised, found) @ weights
+            logits += block.logits(normalised, found, weights)
         logits *= self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)

@@ -68,6 +68,15 @@ def test_the_runtime_arrays_compute_what_the_pipeline_computes(model_dir, traine
     assert np.allclose(Classifier.load(directory).probabilities(texts), expected, rtol=0, atol=1e-12)
 
 
+def test_a_texts_probabilities_do_not_depend_on_its_batch():
+    """Bit for bit: the worker and a replay batch the same mentions differently, and must decide alike."""
+    classifier = Classifier.load()
+    texts = [*PROBES, *(text for text, _ in CHECK_SET), *(f"order {n} never came, refund me" for n in range(60))]
+    together = classifier.probabilities(texts)
+    assert np.array_equal(together, np.vstack([classifier.probabilities([text]) for text in texts]))
+    assert np.array_equal(together, classifier.probabilities(texts[::-1])[::-1])
+
+
 @pytest.mark.parametrize("texts", [[""], ["a"], ["ab", ""], ["\n\n"]], ids=repr)
 def test_a_batch_shorter_than_the_longest_ngram_computes_what_the_pipeline_computes(texts):
     expected = artifact.load_pipeline(default_model_dir()).predict_proba(texts)
