@@ -85,7 +85,7 @@ class MemoryWatch:
         self._sampler.join()
         self._take()  # a last sample, which a block shorter than SAMPLE_SECONDS would otherwise lack
         processes = [self.pid, *_children(self.pid)]
-        self.figures.summed_hwm_mib = sum(_status_kib(process, "VmHWM:") for process in processes) / 1024
+        self.figures.summed_hwm_mib = sum(_high_water_kib(process) for process in processes) / 1024
 
     def _sample(self) -> None:
         while not self._stop.wait(self.SAMPLE_SECONDS):
@@ -104,9 +104,9 @@ def _pss_kib(pid: int) -> int:
         return 0
 
 
-def _status_kib(pid: int, field: str) -> int:
+def _high_water_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field):
+        if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return 0
 

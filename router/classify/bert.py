@@ -1,14 +1,12 @@
-"""A BERT encoder's forward pass in numpy (fp32): token ids in, mean-pooled unit-length sentence vectors out."""
+"""A BERT encoder's forward pass in numpy (fp32): a text's token ids in, its mean-pooled unit-length vector out."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import erf
 
 LAYER_NORM_EPS = 1e-12
-# A padded position's attention score: far below any real one, yet finite so that no row is all -inf.
-MASKED = np.float32(-1e4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +55,22 @@ class Bert:
         self.heads = heads
         self.dimension = self.words.shape[1]
 
-    def encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Unit-length mean of the last layer over the unmasked tokens, one row per row of `ids` (batch, length)."""
-        x = self.words[ids] + self.positions[: ids.shape[1]] + self.token_type
+    def encode(self, ids: Sequence[int]) -> np.ndarray:
+        """The unit-length mean of the last layer over one text's tokens (see Encoder.embed: one text a pass)."""
+        tokens = np.asarray([ids], dtype=np.int64)  # a batch of one
+        x = self.words[tokens] + self.positions[: tokens.shape[1]] + self.token_type
         x = _layer_norm(x, self.norm)
-        scores_mask = np.where(mask[:, None, None, :] > 0, np.float32(0), MASKED)
         for layer in self.layers:
-            x = self._layer(x, layer, scores_mask)
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            x = self._layer(x, layer)
+        pooled = x.sum(axis=1) / np.float32(max(tokens.shape[1], 1))
+        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12))[0]
 
-    def _layer(self, x: np.ndarray, layer: Layer, scores_mask: np.ndarray) -> np.ndarray:
+    def _layer(self, x: np.ndarray, layer: Layer) -> np.ndarray:
         batch, length, width = x.shape
         size = width // self.heads
         qkv = (x @ layer.qkv + layer.qkv_bias).reshape(batch, length, 3, self.heads, size)
         query, key, value = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))  # (batch, heads, length, size)
-        scores = query @ key.transpose(0, 1, 3, 2) / np.float32(np.sqrt(size)) + scores_mask
+        scores = query @ key.transpose(0, 1, 3, 2) / np.float32(np.sqrt(size))
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         scores /= scores.sum(axis=-1, keepdims=True)
         context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, length, width)

@@ -67,8 +67,7 @@ class Encoder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         with threadpool_limits(1, user_api="blas"):
             for index, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
-                ids = np.asarray([encoding.ids], dtype=np.int64)
-                out[index] = self.bert.encode(ids, np.ones_like(ids))[0]
+                out[index] = self.bert.encode(encoding.ids)
         return out
 
 
